@@ -1,0 +1,41 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Pane: a learned image codec for CPUs. Module layout follows DESIGN.md.
+let release: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+
+let package = Package(
+    name: "Pane",
+    products: [
+        .executable(name: "pane", targets: ["pane"]),
+        .library(name: "Pane", targets: ["Pane"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CJPEG", pkgConfig: "libjpeg", providers: [.apt(["libjpeg-dev"])]),
+        // libjpeg's default error handler calls exit(); this shim turns errors into return codes via setjmp.
+        .target(name: "CPaneJPEGShim", dependencies: ["CJPEG"]),
+        // libpng reports errors by longjmp; this shim catches them with setjmp, as the JPEG one does.
+        .target(name: "CPanePNGShim", dependencies: ["CPNG"]),
+        .target(name: "PaneImageIO", dependencies: ["CPNG", "CPanePNGShim", "CPaneJPEGShim"]),
+        .target(name: "PaneMetrics", dependencies: ["PaneImageIO"]),
+        .target(name: "CPaneKernels", cSettings: [.unsafeFlags(["-O3"])]),
+        .target(name: "PaneKernels", dependencies: ["CPaneKernels"], swiftSettings: release),
+        .target(name: "PaneModel", dependencies: ["PaneKernels"], swiftSettings: release),
+        .target(name: "Pane", dependencies: ["PaneModel", "PaneImageIO", "PaneMetrics"], swiftSettings: release),
+        .executableTarget(name: "pane", dependencies: [
+            "Pane", "PaneImageIO", "PaneMetrics",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .testTarget(name: "PaneImageIOTests", dependencies: ["PaneImageIO"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "PaneMetricsTests", dependencies: ["PaneMetrics", "PaneImageIO"], exclude: ["reference_metrics.py"]),
+        .testTarget(name: "PaneModelTests", dependencies: ["PaneModel", "PaneKernels", "CPaneKernels", "Pane", "PaneImageIO", "PaneMetrics"],
+                    exclude: ["Fixtures"], swiftSettings: release),
+        .testTarget(name: "paneTests", dependencies: ["pane"], exclude: ["Fixtures"]),
+    ],
+    // Kernels hand raw buffers to concurrentPerform; Swift 6's Sendable checking cannot see that the slices are disjoint.
+    swiftLanguageModes: [.v5]
+)

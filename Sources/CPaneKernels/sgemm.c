@@ -1,0 +1,106 @@
+// Single-precision GEMM with runtime CPU dispatch (STYLE.md rule 6).
+// The AVX2+FMA path is compiled for that target per function, never for the
+// whole binary, so the same executable runs on CPUs without AVX2.
+#include "pane_kernels.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <immintrin.h>
+
+void pane_sgemm_reference(int m, int n, int k,
+                          const float *a, int lda,
+                          const float *b, int ldb,
+                          float *c, int ldc) {
+    for (int i = 0; i < m; i++) {
+        float *ci = c + (size_t)i * ldc;
+        for (int p = 0; p < k; p++) {
+            const float av = a[(size_t)i * lda + p];
+            const float *bp = b + (size_t)p * ldb;
+            for (int j = 0; j < n; j++) ci[j] += av * bp[j];
+        }
+    }
+}
+
+// 4 rows × 16 columns per micro-tile: 8 accumulators, 2 loads of B and
+// 4 broadcasts of A per step of k. Tails go to the reference loop.
+__attribute__((target("avx2,fma")))
+static void sgemm_avx2(int m, int n, int k,
+                       const float *a, int lda,
+                       const float *b, int ldb,
+                       float *c, int ldc) {
+    const int n16 = n & ~15;
+    const int m4 = m & ~3;
+    for (int j = 0; j < n16; j += 16) {
+        for (int i = 0; i < m4; i += 4) {
+            const float *a0 = a + (size_t)i * lda;
+            const float *a1 = a0 + lda, *a2 = a1 + lda, *a3 = a2 + lda;
+            float *c0 = c + (size_t)i * ldc + j;
+            float *c1 = c0 + ldc, *c2 = c1 + ldc, *c3 = c2 + ldc;
+            __m256 r00 = _mm256_loadu_ps(c0), r01 = _mm256_loadu_ps(c0 + 8);
+            __m256 r10 = _mm256_loadu_ps(c1), r11 = _mm256_loadu_ps(c1 + 8);
+            __m256 r20 = _mm256_loadu_ps(c2), r21 = _mm256_loadu_ps(c2 + 8);
+            __m256 r30 = _mm256_loadu_ps(c3), r31 = _mm256_loadu_ps(c3 + 8);
+            const float *bp = b + j;
+            for (int p = 0; p < k; p++, bp += ldb) {
+                const __m256 b0 = _mm256_loadu_ps(bp), b1 = _mm256_loadu_ps(bp + 8);
+                __m256 av = _mm256_broadcast_ss(a0 + p);
+                r00 = _mm256_fmadd_ps(av, b0, r00); r01 = _mm256_fmadd_ps(av, b1, r01);
+                av = _mm256_broadcast_ss(a1 + p);
+                r10 = _mm256_fmadd_ps(av, b0, r10); r11 = _mm256_fmadd_ps(av, b1, r11);
+                av = _mm256_broadcast_ss(a2 + p);
+                r20 = _mm256_fmadd_ps(av, b0, r20); r21 = _mm256_fmadd_ps(av, b1, r21);
+                av = _mm256_broadcast_ss(a3 + p);
+                r30 = _mm256_fmadd_ps(av, b0, r30); r31 = _mm256_fmadd_ps(av, b1, r31);
+            }
+            _mm256_storeu_ps(c0, r00); _mm256_storeu_ps(c0 + 8, r01);
+            _mm256_storeu_ps(c1, r10); _mm256_storeu_ps(c1 + 8, r11);
+            _mm256_storeu_ps(c2, r20); _mm256_storeu_ps(c2 + 8, r21);
+            _mm256_storeu_ps(c3, r30); _mm256_storeu_ps(c3 + 8, r31);
+        }
+        for (int i = m4; i < m; i++) {
+            const float *ai = a + (size_t)i * lda;
+            float *ci = c + (size_t)i * ldc + j;
+            __m256 r0 = _mm256_loadu_ps(ci), r1 = _mm256_loadu_ps(ci + 8);
+            const float *bp = b + j;
+            for (int p = 0; p < k; p++, bp += ldb) {
+                const __m256 av = _mm256_broadcast_ss(ai + p);
+                r0 = _mm256_fmadd_ps(av, _mm256_loadu_ps(bp), r0);
+                r1 = _mm256_fmadd_ps(av, _mm256_loadu_ps(bp + 8), r1);
+            }
+            _mm256_storeu_ps(ci, r0); _mm256_storeu_ps(ci + 8, r1);
+        }
+    }
+    if (n16 < n) pane_sgemm_reference(m, n - n16, k, a, lda, b + n16, ldb, c + n16, ldc);
+}
+
+static pane_cpu_path detected = -1;
+
+static pane_cpu_path detect(void) {
+    pane_cpu_path best = PANE_CPU_SCALAR;
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) best = PANE_CPU_AVX2;
+    const char *env = getenv("PANE_CPU");
+    if (env && strcmp(env, "scalar") == 0) best = PANE_CPU_SCALAR;
+    return best;
+}
+
+pane_cpu_path pane_cpu_selected(void) {
+    if ((int)detected < 0) detected = detect();
+    return detected;
+}
+
+pane_cpu_path pane_cpu_force(pane_cpu_path path) {
+    __builtin_cpu_init();
+    int has_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    detected = (path == PANE_CPU_AVX2 && has_avx2) ? PANE_CPU_AVX2 : PANE_CPU_SCALAR;
+    return detected;
+}
+
+void pane_sgemm(int m, int n, int k,
+                const float *a, int lda,
+                const float *b, int ldb,
+                float *c, int ldc) {
+    if (m <= 0 || n <= 0 || k <= 0) return;
+    if (pane_cpu_selected() == PANE_CPU_AVX2) sgemm_avx2(m, n, k, a, lda, b, ldb, c, ldc);
+    else pane_sgemm_reference(m, n, k, a, lda, b, ldb, c, ldc);
+}

@@ -1,0 +1,102 @@
+import Foundation
+import PaneImageIO
+import PaneKernels
+import PaneModel
+
+/// Errors of the Pane API that are not image or model file errors.
+public enum PaneError: Error, CustomStringConvertible, Equatable {
+    case modelNotFound([String])
+    case invalidQuality(Double)
+
+    public var description: String {
+        switch self {
+        case let .modelNotFound(paths):
+            return "no Pane model found (looked in \(paths.joined(separator: ", "))); pass --model or set PANE_MODEL"
+        case let .invalidQuality(q): return "quality \(q) is outside 0…100"
+        }
+    }
+}
+
+/// The codec: a loaded model and the operations on images.
+public struct Codec: Sendable {
+    public let network: PaneNetwork
+    /// Side lengths are padded to a multiple of this (the total downsampling of g_a and h_a).
+    public static let alignment = 64
+
+    public init(network: PaneNetwork) { self.network = network }
+
+    /// Loads a model manifest (`Models/pane.json`); see `defaultModelURL()` for the search order.
+    public init(modelURL: URL? = nil) throws {
+        network = try PaneNetwork(manifestURL: try modelURL ?? Self.defaultModelURL())
+    }
+
+    /// `$PANE_MODEL`, then `Models/pane.json` beside the executable's package root, the
+    /// current directory, and `/usr/local/share/pane/pane.json`.
+    public static func defaultModelURL() throws -> URL {
+        var candidates: [String] = []
+        if let env = ProcessInfo.processInfo.environment["PANE_MODEL"] { candidates.append(env) }
+        let exe = URL(fileURLWithPath: CommandLine.arguments.first ?? "").resolvingSymlinksInPath()
+        var dir = exe.deletingLastPathComponent()
+        for _ in 0..<4 {
+            candidates.append(dir.appendingPathComponent("Models/pane.json").path)
+            dir = dir.deletingLastPathComponent()
+        }
+        candidates.append(FileManager.default.currentDirectoryPath + "/Models/pane.json")
+        candidates.append("/usr/local/share/pane/pane.json")
+        for c in candidates where FileManager.default.fileExists(atPath: c) { return URL(fileURLWithPath: c) }
+        throw PaneError.modelNotFound(candidates)
+    }
+
+    /// The result of running the network on an image without entropy coding.
+    public struct Reconstruction: Sendable {
+        public let image: Image
+        /// Bits per pixel estimated from the model's likelihoods (the entropy coder is not in yet).
+        public let estimatedBPP: Double
+    }
+
+    /// Runs analysis, the hyperprior and synthesis at `quality` ∈ [0, 100] and returns the
+    /// reconstructed image (alpha and grayscale kept as in `image`).
+    public func reconstruct(_ image: Image, quality: Double) throws -> Reconstruction {
+        guard quality >= 0, quality <= 100 else { throw PaneError.invalidQuality(quality) }
+        let x = Self.paddedTensor(image)
+        let out = network.forward(x, quality: quality)
+        let planes = Self.cropped(out.xHat, width: image.width, height: image.height)
+        let result = Image(planarRGB: planes, width: image.width, height: image.height,
+                           grayscale: image.isGrayscale, alpha: image.alpha)
+        return Reconstruction(image: result, estimatedBPP: out.estimatedBits / Double(image.width * image.height))
+    }
+
+    /// The image as a 3-channel tensor in [0, 1], edge-replicated to multiples of `alignment`.
+    public static func paddedTensor(_ image: Image) -> Tensor {
+        let w = image.width, h = image.height
+        let pw = (w + alignment - 1) / alignment * alignment, ph = (h + alignment - 1) / alignment * alignment
+        let planes = image.planarRGB()
+        var data = [Float](repeating: 0, count: 3 * pw * ph)
+        for c in 0..<3 {
+            for y in 0..<ph {
+                let sy = min(y, h - 1)
+                for x in 0..<pw { data[(c * ph + y) * pw + x] = planes[(c * h + sy) * w + min(x, w - 1)] }
+            }
+        }
+        return Tensor(channels: 3, height: ph, width: pw, data: data)
+    }
+
+    /// The top-left `width × height` of each plane of `t`.
+    public static func cropped(_ t: Tensor, width: Int, height: Int) -> [Float] {
+        var out = [Float](repeating: 0, count: t.channels * width * height)
+        for c in 0..<t.channels {
+            for y in 0..<height {
+                for x in 0..<width { out[(c * height + y) * width + x] = t.data[(c * t.height + y) * t.width + x] }
+            }
+        }
+        return out
+    }
+}
+
+extension Codec {
+    /// Threads the network uses (default: all cores).
+    public static var threads: Int {
+        get { Parallel.threads }
+        set { Parallel.threads = newValue }
+    }
+}

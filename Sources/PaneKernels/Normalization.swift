@@ -1,0 +1,94 @@
+import Foundation
+
+/// Generalized divisive normalization (Ballé, Laparra & Simoncelli 2016):
+/// y_i = x_i / sqrt(β_i + Σ_j γ_ij x_j²); the inverse (IGDN) multiplies instead.
+public struct GDN: Sendable {
+    public let channels: Int
+    public let inverse: Bool
+    public let beta: [Float]
+    /// `channels × channels`, row i holds γ_i·.
+    public let gamma: [Float]
+
+    public init(channels: Int, inverse: Bool, beta: [Float], gamma: [Float]) {
+        precondition(beta.count == channels && gamma.count == channels * channels)
+        self.channels = channels; self.inverse = inverse; self.beta = beta; self.gamma = gamma
+    }
+
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        precondition(x.channels == channels)
+        let squares = Tensor(channels: channels, height: x.height, width: x.width, data: x.data.map { $0 * $0 })
+        let norm = PointwiseLinear(inChannels: channels, outChannels: channels, weight: gamma, bias: beta)(squares)
+        var out = x
+        out.data.withUnsafeMutableBufferPointer { o in
+            norm.data.withUnsafeBufferPointer { n in
+                if inverse {
+                    for i in 0..<o.count { o[i] *= n[i].squareRoot() }
+                } else {
+                    for i in 0..<o.count { o[i] /= n[i].squareRoot() }
+                }
+            }
+        }
+        return out
+    }
+}
+
+/// LayerNorm over the channels of every pixel (PyTorch `LayerNorm(dim)` on NHWC tokens).
+public struct ChannelLayerNorm: Sendable {
+    public let channels: Int
+    public let weight: [Float], bias: [Float]
+    public let epsilon: Float
+
+    public init(channels: Int, weight: [Float], bias: [Float], epsilon: Float) {
+        precondition(weight.count == channels && bias.count == channels)
+        self.channels = channels; self.weight = weight; self.bias = bias; self.epsilon = epsilon
+    }
+
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        precondition(x.channels == channels)
+        let plane = x.planeSize
+        var mean = [Float](repeating: 0, count: plane)
+        var variance = [Float](repeating: 0, count: plane)
+        var out = x
+        x.data.withUnsafeBufferPointer { src in
+            for c in 0..<channels {
+                let row = src.baseAddress! + c * plane
+                for i in 0..<plane { mean[i] += row[i] }
+            }
+            let inv = 1 / Float(channels)
+            for i in 0..<plane { mean[i] *= inv }
+            for c in 0..<channels {
+                let row = src.baseAddress! + c * plane
+                for i in 0..<plane { let d = row[i] - mean[i]; variance[i] += d * d }
+            }
+            for i in 0..<plane { variance[i] = 1 / (variance[i] * inv + epsilon).squareRoot() }
+        }
+        out.data.withUnsafeMutableBufferPointer { o in
+            for c in 0..<channels {
+                let row = o.baseAddress! + c * plane
+                let g = weight[c], b = bias[c]
+                for i in 0..<plane { row[i] = (row[i] - mean[i]) * variance[i] * g + b }
+            }
+        }
+        return out
+    }
+}
+
+/// Element-wise activations.
+public enum Activation {
+    public static func relu(_ x: Tensor) -> Tensor {
+        var out = x
+        out.data.withUnsafeMutableBufferPointer { o in
+            for i in 0..<o.count where o[i] < 0 { o[i] = 0 }
+        }
+        return out
+    }
+
+    /// GELU with the exact error function (PyTorch's default).
+    public static func gelu(_ x: Tensor) -> Tensor {
+        var out = x
+        out.data.withUnsafeMutableBufferPointer { o in
+            for i in 0..<o.count { o[i] = 0.5 * o[i] * (1 + erf(o[i] * 0.70710678118654752)) }
+        }
+        return out
+    }
+}

@@ -1,0 +1,57 @@
+import CPaneKernels
+import Dispatch
+import Foundation
+
+/// Where the runtime's threads come from: one place decides the thread count
+/// (STYLE.md rule 5); kernels receive their slice of the work.
+public enum Parallel {
+    nonisolated(unsafe) private static var configuredThreads: Int = max(1, ProcessInfo.processInfo.activeProcessorCount)
+
+    /// Threads used by the kernels (default: the active core count).
+    public static var threads: Int {
+        get { configuredThreads }
+        set { configuredThreads = max(1, newValue) }
+    }
+
+    /// Runs `body(part, parts)` for every part of `count` in parallel.
+    static func forEach(_ count: Int, _ body: (Int) -> Void) {
+        if count <= 1 || threads == 1 {
+            for i in 0..<count { body(i) }
+            return
+        }
+        DispatchQueue.concurrentPerform(iterations: count, execute: body)
+    }
+
+    /// Splits `0..<n` into at most `threads` contiguous ranges of at least `grain` items.
+    static func ranges(_ n: Int, grain: Int = 64) -> [Range<Int>] {
+        let parts = max(1, min(threads, n / max(grain, 1)))
+        return (0..<parts).map { p in (n * p / parts)..<(n * (p + 1) / parts) }
+    }
+}
+
+/// C[m×n] += A[m×k] · B[k×n] (row-major), columns split across threads.
+@inline(__always)
+func gemm(m: Int, n: Int, k: Int,
+          _ a: UnsafePointer<Float>, lda: Int,
+          _ b: UnsafePointer<Float>, ldb: Int,
+          _ c: UnsafeMutablePointer<Float>, ldc: Int) {
+    let parts = m * n * k < 1 << 16 ? [0..<n] : Parallel.ranges(n, grain: 32)
+    Parallel.forEach(parts.count) { p in
+        let r = parts[p]
+        pane_sgemm(Int32(m), Int32(r.count), Int32(k), a, Int32(lda),
+                   b + r.lowerBound, Int32(ldb), c + r.lowerBound, Int32(ldc))
+    }
+}
+
+/// Instruction-set path of the C kernels (PANE_CPU=scalar forces the reference path).
+public enum CPUPath: String, Sendable {
+    case scalar, avx2
+
+    public static var current: CPUPath { pane_cpu_selected() == PANE_CPU_AVX2 ? .avx2 : .scalar }
+
+    /// Forces a path for the whole process; returns the path in effect (scalar if unsupported).
+    @discardableResult
+    public static func force(_ path: CPUPath) -> CPUPath {
+        pane_cpu_force(path == .avx2 ? PANE_CPU_AVX2 : PANE_CPU_SCALAR) == PANE_CPU_AVX2 ? .avx2 : .scalar
+    }
+}

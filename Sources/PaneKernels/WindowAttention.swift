@@ -1,0 +1,130 @@
+import CPaneKernels
+import Foundation
+
+/// One Swin transformer block (Liu et al. 2021) on a planar feature map: windowed
+/// multi-head self-attention with relative position bias, optionally on a
+/// cyclically shifted map with the region mask, then an MLP; both residual.
+/// The attention of Pane's `WindowAttentionBlock` (Zou et al., CVPR 2022).
+public struct SwinBlock: Sendable {
+    public let dim: Int, heads: Int, window: Int, shift: Int
+    public let maskValue: Float
+    let norm1: ChannelLayerNorm, norm2: ChannelLayerNorm
+    let qkv: PointwiseLinear, proj: PointwiseLinear
+    let fc1: PointwiseLinear, fc2: PointwiseLinear
+    /// `(2·window−1)² × heads`, PyTorch's table.
+    let relativeBias: [Float]
+
+    public init(dim: Int, heads: Int, window: Int, shift: Int, maskValue: Float,
+                norm1: ChannelLayerNorm, qkv: PointwiseLinear, proj: PointwiseLinear, relativeBias: [Float],
+                norm2: ChannelLayerNorm, fc1: PointwiseLinear, fc2: PointwiseLinear) {
+        precondition(dim % heads == 0 && relativeBias.count == (2 * window - 1) * (2 * window - 1) * heads)
+        self.dim = dim; self.heads = heads; self.window = window; self.shift = shift; self.maskValue = maskValue
+        self.norm1 = norm1; self.qkv = qkv; self.proj = proj; self.relativeBias = relativeBias
+        self.norm2 = norm2; self.fc1 = fc1; self.fc2 = fc2
+    }
+
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        precondition(x.height % window == 0 && x.width % window == 0,
+                     "feature map \(x.height)×\(x.width) is not a multiple of window \(window)")
+        let attended = proj(attention(qkv(norm1(x))))
+        var y = x
+        add(&y, attended)
+        let mlp = fc2(Activation.gelu(fc1(norm2(y))))
+        add(&y, mlp)
+        return y
+    }
+
+    private func add(_ a: inout Tensor, _ b: Tensor) {
+        a.data.withUnsafeMutableBufferPointer { o in
+            b.data.withUnsafeBufferPointer { d in for i in 0..<o.count { o[i] += d[i] } }
+        }
+    }
+
+    /// Attention over windows of the (shifted) map; `qkv` holds q, k, v as 3·dim channels.
+    private func attention(_ qkv: Tensor) -> Tensor {
+        let h = qkv.height, w = qkv.width, plane = h * w
+        let t = window * window, dh = dim / heads
+        let windowsX = w / window, windows = (h / window) * windowsX
+        let scale = 1 / Float(dh).squareRoot()
+        var out = [Float](repeating: 0, count: dim * plane)
+        // Bias for every (head, query, key) pair, plus the region mask's labels.
+        let span = 2 * window - 1
+        var bias = [Float](repeating: 0, count: heads * t * t)
+        for i in 0..<t {
+            for j in 0..<t {
+                let dy = i / window - j / window + window - 1
+                let dx = i % window - j % window + window - 1
+                for hd in 0..<heads { bias[(hd * t + i) * t + j] = relativeBias[(dy * span + dx) * heads + hd] }
+            }
+        }
+        let parts = Parallel.ranges(windows, grain: 1)
+        qkv.data.withUnsafeBufferPointer { src in
+            out.withUnsafeMutableBufferPointer { dst in
+                Parallel.forEach(parts.count) { part in
+                    var pixel = [Int](repeating: 0, count: t)
+                    var region = [Int](repeating: 0, count: t)
+                    var q = [Float](repeating: 0, count: t * dh)
+                    var kT = [Float](repeating: 0, count: dh * t)
+                    var v = [Float](repeating: 0, count: t * dh)
+                    var s = [Float](repeating: 0, count: t * t)
+                    var o = [Float](repeating: 0, count: t * dh)
+                    for win in parts[part] {
+                        let wy = win / windowsX, wx = win % windowsX
+                        for i in 0..<window {
+                            for j in 0..<window {
+                                let ry = wy * window + i, rx = wx * window + j   // rolled coordinates
+                                pixel[i * window + j] = ((ry + shift) % h) * w + (rx + shift) % w
+                                region[i * window + j] = regionLabel(ry, h) * 3 + regionLabel(rx, w)
+                            }
+                        }
+                        for hd in 0..<heads {
+                            for d in 0..<dh {
+                                let qRow = src.baseAddress! + (hd * dh + d) * plane
+                                let kRow = src.baseAddress! + (dim + hd * dh + d) * plane
+                                let vRow = src.baseAddress! + (2 * dim + hd * dh + d) * plane
+                                for n in 0..<t {
+                                    q[n * dh + d] = qRow[pixel[n]] * scale
+                                    kT[d * t + n] = kRow[pixel[n]]
+                                    v[n * dh + d] = vRow[pixel[n]]
+                                }
+                            }
+                            for i in 0..<(t * t) { s[i] = bias[hd * t * t + i] }
+                            if shift > 0 {
+                                for i in 0..<t {
+                                    for j in 0..<t where region[i] != region[j] { s[i * t + j] += maskValue }
+                                }
+                            }
+                            pane_sgemm(Int32(t), Int32(t), Int32(dh), q, Int32(dh), kT, Int32(t), &s, Int32(t))
+                            softmaxRows(&s, t)
+                            for i in 0..<(t * dh) { o[i] = 0 }
+                            pane_sgemm(Int32(t), Int32(dh), Int32(t), s, Int32(t), v, Int32(dh), &o, Int32(dh))
+                            for d in 0..<dh {
+                                let row = dst.baseAddress! + (hd * dh + d) * plane
+                                for n in 0..<t { row[pixel[n]] = o[n * dh + d] }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return Tensor(channels: dim, height: h, width: w, data: out)
+    }
+
+    /// Swin's three regions along one axis of the rolled map: [0, n−window), [n−window, n−shift), [n−shift, n).
+    @inline(__always)
+    private func regionLabel(_ r: Int, _ n: Int) -> Int {
+        if shift == 0 { return 0 }
+        return r < n - window ? 0 : (r < n - shift ? 1 : 2)
+    }
+
+    private func softmaxRows(_ s: inout [Float], _ t: Int) {
+        for i in 0..<t {
+            var m = -Float.infinity
+            for j in 0..<t { m = max(m, s[i * t + j]) }
+            var sum: Float = 0
+            for j in 0..<t { let e = expf(s[i * t + j] - m); s[i * t + j] = e; sum += e }
+            let inv = 1 / sum
+            for j in 0..<t { s[i * t + j] *= inv }
+        }
+    }
+}

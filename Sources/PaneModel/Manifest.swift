@@ -1,0 +1,60 @@
+/// The JSON manifest beside a model's weights (written by Training/export.py).
+/// Format "pane-model", version 1.
+public struct Manifest: Decodable, Sendable {
+    public static let format = "pane-model"
+    public static let supportedVersion = 1
+
+    public struct Layer: Decodable, Sendable {
+        public let type: String
+        public let name: String?
+        public let `in`: Int?
+        public let out: Int?
+        public let kernel: Int?
+        public let stride: Int?
+        public let padding: Int?
+        public let output_padding: Int?
+        public let channels: Int?
+        public let dim: Int?
+        public let heads: Int?
+        public let window: Int?
+        public let mlp_hidden: Int?
+        public let shifts: [Int]?
+        public let mask_value: Float?
+        public let layer_norm_eps: Float?
+    }
+
+    public struct Slices: Decodable, Sendable {
+        public let count: Int
+        public let size: Int
+        public let cc_mean: [[Layer]]
+        public let cc_scale: [[Layer]]
+        public let lrp: [[Layer]]
+    }
+
+    public struct ScaleTable: Decodable, Sendable {
+        public let min: Float
+        public let max: Float
+        public let levels: Int
+    }
+
+    public struct Config: Decodable, Sendable {
+        public let N: Int
+        public let M: Int
+        public let Nz: Int
+    }
+
+    public let format: String
+    public let version: Int
+    public let name: String
+    public let iterations: Int
+    public let config: Config
+    public let lambdas: [Double]
+    public let scale_table: ScaleTable
+    public let g_a: [Layer]
+    public let g_s: [Layer]
+    public let h_a: [Layer]
+    public let h_s: [Layer]
+    public let slices: Slices
+    public let weights: String
+    public let sha256: String
+}

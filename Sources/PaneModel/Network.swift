@@ -1,0 +1,144 @@
+import PaneKernels
+
+/// One layer of a sub-network, built from a manifest entry and its weights.
+public enum Layer: Sendable {
+    case conv(Conv2D)
+    case deconv(Deconv2D)
+    case gdn(GDN)
+    case attention([SwinBlock])
+    case relu
+
+    func callAsFunction(_ x: Tensor) -> Tensor {
+        switch self {
+        case let .conv(c): return c(x)
+        case let .deconv(d): return d(x)
+        case let .gdn(g): return g(x)
+        case let .attention(blocks): return blocks.reduce(x) { $1($0) }
+        case .relu: return Activation.relu(x)
+        }
+    }
+}
+
+/// A sequence of layers (`g_a`, `h_s`, a slice network, …).
+public struct Sequential: Sendable {
+    public let layers: [Layer]
+
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        layers.reduce(x) { $1($0) }
+    }
+}
+
+/// Hands out tensors by name with shape checks, and remembers which were used
+/// so that leftover tensors are an error (STYLE.md rule 13).
+final class WeightStore {
+    private let file: SafeTensors
+    private(set) var used: Set<String> = []
+
+    init(_ file: SafeTensors) { self.file = file }
+
+    func floats(_ name: String, _ shape: [Int]) throws -> [Float] {
+        let (actual, values) = try file.floats(name)
+        guard actual == shape else { throw ModelError.shapeMismatch(name, expected: shape, actual: actual) }
+        used.insert(name)
+        return values
+    }
+
+    func ints(_ name: String, _ shape: [Int]?) throws -> (shape: [Int], values: [Int32]) {
+        let (actual, values) = try file.ints(name)
+        if let shape, actual != shape { throw ModelError.shapeMismatch(name, expected: shape, actual: actual) }
+        used.insert(name)
+        return (actual, values)
+    }
+
+    func floatsAnyShape(_ name: String) throws -> (shape: [Int], values: [Float]) {
+        let r = try file.floats(name)
+        used.insert(name)
+        return r
+    }
+
+    func checkAllUsed() throws {
+        let unused = Set(file.entries.keys).subtracting(used).sorted()
+        if !unused.isEmpty { throw ModelError.unusedTensors(unused) }
+    }
+}
+
+extension Sequential {
+    init(_ specs: [Manifest.Layer], _ store: WeightStore, field: String) throws {
+        layers = try specs.enumerated().map { index, spec in
+            try Layer(spec, store, field: "\(field)[\(index)]")
+        }
+    }
+}
+
+extension Layer {
+    init(_ spec: Manifest.Layer, _ store: WeightStore, field: String) throws {
+        func need<T>(_ value: T?, _ key: String) throws -> T {
+            guard let value else { throw ModelError.missingField("\(field).\(key)") }
+            return value
+        }
+        func positive(_ value: Int?, _ key: String) throws -> Int {
+            let v = try need(value, key)
+            guard v > 0, v <= 1 << 14 else { throw ModelError.invalidField("\(field).\(key)", "\(v) is out of range") }
+            return v
+        }
+        switch spec.type {
+        case "conv", "deconv":
+            let name = try need(spec.name, "name")
+            let cin = try positive(spec.in, "in"), cout = try positive(spec.out, "out")
+            let k = try positive(spec.kernel, "kernel"), s = try positive(spec.stride, "stride")
+            let p = try need(spec.padding, "padding")
+            guard p >= 0, p < k else { throw ModelError.invalidField("\(field).padding", "\(p) for kernel \(k)") }
+            let bias = try store.floats("\(name).bias", [cout])
+            if spec.type == "conv" {
+                let w = try store.floats("\(name).weight", [cout, cin, k, k])
+                self = .conv(Conv2D(inChannels: cin, outChannels: cout, kernel: k, stride: s, padding: p, weight: w, bias: bias))
+            } else {
+                let op = try need(spec.output_padding, "output_padding")
+                guard op >= 0, op < s else { throw ModelError.invalidField("\(field).output_padding", "\(op)") }
+                let w = try store.floats("\(name).weight", [cin, cout, k, k])
+                self = .deconv(Deconv2D(inChannels: cin, outChannels: cout, kernel: k, stride: s, padding: p,
+                                        outputPadding: op, weight: w, bias: bias))
+            }
+        case "gdn", "igdn":
+            let name = try need(spec.name, "name")
+            let c = try positive(spec.channels, "channels")
+            self = .gdn(GDN(channels: c, inverse: spec.type == "igdn",
+                            beta: try store.floats("\(name).beta", [c]),
+                            gamma: try store.floats("\(name).gamma", [c, c])))
+        case "attention":
+            let name = try need(spec.name, "name")
+            let dim = try positive(spec.dim, "dim"), heads = try positive(spec.heads, "heads")
+            let window = try positive(spec.window, "window"), hidden = try positive(spec.mlp_hidden, "mlp_hidden")
+            let shifts = try need(spec.shifts, "shifts")
+            guard dim % heads == 0 else { throw ModelError.invalidField("\(field).heads", "\(heads) does not divide \(dim)") }
+            guard shifts.allSatisfy({ $0 >= 0 && $0 < window }) else {
+                throw ModelError.invalidField("\(field).shifts", "\(shifts) for window \(window)")
+            }
+            let eps = spec.layer_norm_eps ?? 1e-5
+            let maskValue = try need(spec.mask_value, "mask_value")
+            let span = 2 * window - 1
+            self = .attention(try shifts.enumerated().map { b, shift in
+                let p = "\(name).blocks.\(b)"
+                func norm(_ n: String) throws -> ChannelLayerNorm {
+                    ChannelLayerNorm(channels: dim, weight: try store.floats("\(p).\(n).weight", [dim]),
+                                     bias: try store.floats("\(p).\(n).bias", [dim]), epsilon: eps)
+                }
+                func linear(_ n: String, _ cin: Int, _ cout: Int) throws -> PointwiseLinear {
+                    PointwiseLinear(inChannels: cin, outChannels: cout,
+                                    weight: try store.floats("\(p).\(n).weight", [cout, cin]),
+                                    bias: try store.floats("\(p).\(n).bias", [cout]))
+                }
+                return SwinBlock(dim: dim, heads: heads, window: window, shift: shift, maskValue: maskValue,
+                                 norm1: try norm("norm1"), qkv: try linear("attn.qkv", dim, 3 * dim),
+                                 proj: try linear("attn.proj", dim, dim),
+                                 relativeBias: try store.floats("\(p).attn.relative_position_bias", [span * span, heads]),
+                                 norm2: try norm("norm2"), fc1: try linear("fc1", dim, hidden),
+                                 fc2: try linear("fc2", hidden, dim))
+            })
+        case "relu":
+            self = .relu
+        default:
+            throw ModelError.unknownLayer(spec.type)
+        }
+    }
+}

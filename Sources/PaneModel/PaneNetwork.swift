@@ -1,0 +1,184 @@
+import Foundation
+import PaneKernels
+
+/// Pane's network in fp32: analysis and synthesis transforms with window
+/// attention (Zou et al., CVPR 2022), hyperprior (Ballé et al. 2018),
+/// channel-wise mean/scale slices with latent residual prediction (Minnen &
+/// Singh 2020) and gain units for continuous rate (Cui et al., CVPR 2021).
+/// Mirrors `Training/model.py`; sub-network names are the paper's.
+public struct PaneNetwork: Sendable {
+    public let manifest: Manifest
+    public let g_a: Sequential, g_s: Sequential, h_a: Sequential, h_s: Sequential
+    public let cc_mean: [Sequential], cc_scale: [Sequential], lrp: [Sequential]
+    /// `anchors × M` log gains and log inverse gains, one row per trained λ.
+    let logGain: [Float], logInverseGain: [Float]
+    /// Factorized prior of ẑ: per channel the lowest symbol, the number of symbols and their pmf.
+    let zOffset: [Int32], zLength: [Int32], zPMF: [Float]
+    let zSpan: Int
+
+    public var latentChannels: Int { manifest.config.M }
+    public var anchors: Int { manifest.lambdas.count }
+
+    /// Loads `<name>.json` and the weights it names, with every check of STYLE.md rule 13:
+    /// format and version, sha256, every tensor present with its shape, no tensor left unused.
+    public init(manifestURL: URL) throws {
+        let data: Data
+        do { data = try Data(contentsOf: manifestURL) } catch {
+            throw ModelError.unreadable(manifestURL.path, error.localizedDescription)
+        }
+        struct Head: Decodable { let format: String?; let version: Int? }
+        guard let head = try? JSONDecoder().decode(Head.self, from: data) else {
+            throw ModelError.corrupt(manifestURL.lastPathComponent, "not a JSON object")
+        }
+        guard let format = head.format else { throw ModelError.missingField("format") }
+        guard format == Manifest.format else { throw ModelError.wrongFormat(format) }
+        guard let version = head.version else { throw ModelError.missingField("version") }
+        guard version <= Manifest.supportedVersion else {
+            throw ModelError.unsupportedVersion(found: version, supported: Manifest.supportedVersion)
+        }
+        let manifest: Manifest
+        do { manifest = try JSONDecoder().decode(Manifest.self, from: data) } catch let DecodingError.keyNotFound(key, ctx) {
+            throw ModelError.missingField((ctx.codingPath.map(\.stringValue) + [key.stringValue]).joined(separator: "."))
+        } catch {
+            throw ModelError.corrupt(manifestURL.lastPathComponent, "manifest does not decode: \(error)")
+        }
+        let weightsURL = manifestURL.deletingLastPathComponent().appendingPathComponent(manifest.weights)
+        let bytes: [UInt8]
+        do { bytes = [UInt8](try Data(contentsOf: weightsURL)) } catch {
+            throw ModelError.unreadable(weightsURL.path, error.localizedDescription)
+        }
+        let digest = SHA256.hex(bytes)
+        guard digest == manifest.sha256.lowercased() else {
+            throw ModelError.checksumMismatch(expected: manifest.sha256, actual: digest)
+        }
+        try self.init(manifest: manifest, weights: try SafeTensors(bytes: bytes, source: manifest.weights))
+    }
+
+    init(manifest: Manifest, weights: SafeTensors) throws {
+        self.manifest = manifest
+        let store = WeightStore(weights)
+        let M = manifest.config.M, K = manifest.lambdas.count
+        guard K >= 2 else { throw ModelError.invalidField("lambdas", "need at least two anchors") }
+        let s = manifest.slices
+        guard s.count > 0, s.count * s.size == M, s.cc_mean.count == s.count, s.cc_scale.count == s.count,
+              s.lrp.count == s.count else {
+            throw ModelError.invalidField("slices", "\(s.count) slices of \(s.size) do not split M = \(M)")
+        }
+        g_a = try Sequential(manifest.g_a, store, field: "g_a")
+        g_s = try Sequential(manifest.g_s, store, field: "g_s")
+        h_a = try Sequential(manifest.h_a, store, field: "h_a")
+        h_s = try Sequential(manifest.h_s, store, field: "h_s")
+        cc_mean = try s.cc_mean.enumerated().map { try Sequential($1, store, field: "slices.cc_mean[\($0)]") }
+        cc_scale = try s.cc_scale.enumerated().map { try Sequential($1, store, field: "slices.cc_scale[\($0)]") }
+        lrp = try s.lrp.enumerated().map { try Sequential($1, store, field: "slices.lrp[\($0)]") }
+        logGain = try store.floats("log_gain", [K, M])
+        logInverseGain = try store.floats("log_inv_gain", [K, M])
+        let nz = manifest.config.Nz
+        zOffset = try store.ints("entropyBottleneck.offset", [nz]).values
+        zLength = try store.ints("entropyBottleneck.length", [nz]).values
+        let pmf = try store.floatsAnyShape("entropyBottleneck.pmf")
+        guard pmf.shape.count == 2, pmf.shape[0] == nz, zLength.allSatisfy({ $0 > 0 && Int($0) <= pmf.shape[1] }) else {
+            throw ModelError.shapeMismatch("entropyBottleneck.pmf", expected: [nz, Int(zLength.max() ?? 0)], actual: pmf.shape)
+        }
+        zPMF = pmf.values
+        zSpan = pmf.shape[1]
+        try store.checkAllUsed()
+    }
+
+    /// Gain and inverse gain for `quality` ∈ [0, 100]: exponential interpolation
+    /// between neighbouring λ anchors (quality 0 → first anchor, 100 → last).
+    public func gains(quality: Double) -> (gain: [Float], inverse: [Float]) {
+        let q = min(max(quality, 0), 100)
+        let position = q / 100 * Double(anchors - 1)
+        let k = min(max(Int(position.rounded(.down)), 0), anchors - 2)
+        let frac = Float(position - Double(k))
+        let M = latentChannels
+        var gain = [Float](repeating: 0, count: M), inverse = [Float](repeating: 0, count: M)
+        for c in 0..<M {
+            gain[c] = expf(logGain[k * M + c] * (1 - frac) + logGain[(k + 1) * M + c] * frac)
+            inverse[c] = expf(logInverseGain[k * M + c] * (1 - frac) + logInverseGain[(k + 1) * M + c] * frac)
+        }
+        return (gain, inverse)
+    }
+
+    /// Multiplies every channel plane by its factor.
+    public static func scaleChannels(_ x: Tensor, _ factors: [Float]) -> Tensor {
+        precondition(factors.count == x.channels)
+        var out = x
+        let plane = x.planeSize
+        out.data.withUnsafeMutableBufferPointer { o in
+            for c in 0..<x.channels {
+                let f = factors[c]
+                for i in 0..<plane { o[c * plane + i] *= f }
+            }
+        }
+        return out
+    }
+
+    /// The entropy parameters and reconstruction of one forward pass.
+    public struct Forward: Sendable {
+        public let y: Tensor, z: Tensor, zHat: Tensor, hyper: Tensor
+        public let means: Tensor, scales: Tensor, yHat: Tensor, xHat: Tensor
+        /// Estimated code length from the model's likelihoods (no entropy coder yet).
+        public let estimatedBits: Double
+    }
+
+    /// The float inference path (no entropy coding): x in [0, 1], CHW, sides multiples of 64.
+    public func forward(_ x: Tensor, quality: Double) -> Forward {
+        let (gain, inverse) = gains(quality: quality)
+        let y = Self.scaleChannels(g_a(x), gain)
+        let z = h_a(y)
+        var zHat = z
+        for i in 0..<zHat.data.count { zHat.data[i] = zHat.data[i].rounded(.toNearestOrEven) }
+        let hyper = h_s(zHat)
+        let M = latentChannels, size = manifest.slices.size
+        let hyperMean = hyper.channels(0..<M), hyperScale = hyper.channels(M..<(2 * M))
+        var previous: [Tensor] = [], means: [Tensor] = [], scales: [Tensor] = []
+        var bits = zBits(zHat)
+        for i in 0..<manifest.slices.count {
+            let yi = y.channels((i * size)..<((i + 1) * size))
+            let mu = cc_mean[i](Tensor.concatenate([hyperMean] + previous))
+            let sigma = cc_scale[i](Tensor.concatenate([hyperScale] + previous))
+            var yHat = yi
+            for j in 0..<yHat.data.count {
+                yHat.data[j] = (yi.data[j] - mu.data[j]).rounded(.toNearestOrEven) + mu.data[j]
+            }
+            bits += Self.gaussianBits(yHat, mu, sigma, scaleMin: manifest.scale_table.min)
+            let residual = lrp[i](Tensor.concatenate([hyperMean] + previous + [yHat]))
+            for j in 0..<yHat.data.count { yHat.data[j] += 0.5 * tanhf(residual.data[j]) }
+            previous.append(yHat)
+            means.append(mu)
+            scales.append(sigma)
+        }
+        let yHat = Tensor.concatenate(previous)
+        let xHat = g_s(Self.scaleChannels(yHat, inverse))
+        return Forward(y: y, z: z, zHat: zHat, hyper: hyper, means: .concatenate(means), scales: .concatenate(scales),
+                       yHat: yHat, xHat: xHat, estimatedBits: bits)
+    }
+
+    /// −log2 of the discretized Gaussian likelihood of each quantized value.
+    static func gaussianBits(_ yHat: Tensor, _ mean: Tensor, _ scale: Tensor, scaleMin: Float) -> Double {
+        var bits = 0.0
+        for i in 0..<yHat.data.count {
+            let s = Double(max(scale.data[i], scaleMin))
+            let v = abs(Double(yHat.data[i] - mean.data[i]))
+            let p = 0.5 * erfc(-((0.5 - v) / s) / 2.0.squareRoot()) - 0.5 * erfc(-((-0.5 - v) / s) / 2.0.squareRoot())
+            bits -= log2(max(p, 1e-9))
+        }
+        return bits
+    }
+
+    /// −log2 of the factorized prior's pmf of ẑ (values outside the table: the likelihood floor).
+    func zBits(_ zHat: Tensor) -> Double {
+        var bits = 0.0
+        let plane = zHat.planeSize
+        for c in 0..<zHat.channels {
+            for i in 0..<plane {
+                let symbol = Int(zHat.data[c * plane + i]) - Int(zOffset[c])
+                let p = symbol >= 0 && symbol < Int(zLength[c]) ? Double(zPMF[c * zSpan + symbol]) : 0
+                bits -= log2(max(p, 1e-9))
+            }
+        }
+        return bits
+    }
+}

@@ -1,0 +1,89 @@
+import Foundation
+
+/// A parsed safetensors file (https://huggingface.co/docs/safetensors): an
+/// 8-byte little-endian header length, a JSON header, then raw little-endian data.
+/// Only the dtypes Pane uses are accepted: F32 and I32.
+public struct SafeTensors: Sendable {
+    public struct Entry: Sendable {
+        public let dtype: String
+        public let shape: [Int]
+        let range: Range<Int>
+    }
+
+    public let entries: [String: Entry]
+    public let metadata: [String: String]
+    private let bytes: [UInt8]
+
+    /// Parses `bytes`, checking every offset and size against the buffer.
+    public init(bytes: [UInt8], source: String = "safetensors") throws {
+        guard bytes.count >= 8 else { throw ModelError.corrupt(source, "file shorter than its 8-byte header length") }
+        var headerLength = 0
+        for i in 0..<8 { headerLength |= Int(bytes[i]) << (8 * i) }
+        guard headerLength > 0, headerLength <= 100_000_000, 8 + headerLength <= bytes.count else {
+            throw ModelError.corrupt(source, "header length \(headerLength) does not fit a \(bytes.count)-byte file")
+        }
+        let header = Data(bytes[8..<(8 + headerLength)])
+        guard let json = try? JSONSerialization.jsonObject(with: header) as? [String: Any] else {
+            throw ModelError.corrupt(source, "header is not a JSON object")
+        }
+        let dataStart = 8 + headerLength
+        var entries: [String: Entry] = [:]
+        var metadata: [String: String] = [:]
+        for (name, value) in json {
+            if name == "__metadata__" {
+                metadata = (value as? [String: String]) ?? [:]
+                continue
+            }
+            guard let info = value as? [String: Any], let dtype = info["dtype"] as? String,
+                  let shape = info["shape"] as? [Int], let offsets = info["data_offsets"] as? [Int], offsets.count == 2 else {
+                throw ModelError.corrupt(source, "tensor '\(name)' has a malformed header entry")
+            }
+            guard dtype == "F32" || dtype == "I32" else {
+                throw ModelError.corrupt(source, "tensor '\(name)' has dtype \(dtype); only F32 and I32 are supported")
+            }
+            let count = shape.reduce(1, *)
+            guard shape.allSatisfy({ $0 >= 0 }), offsets[0] >= 0, offsets[1] >= offsets[0],
+                  offsets[1] - offsets[0] == count * 4, dataStart + offsets[1] <= bytes.count else {
+                throw ModelError.corrupt(source, "tensor '\(name)' has offsets \(offsets) that do not match shape \(shape)")
+            }
+            entries[name] = Entry(dtype: dtype, shape: shape, range: (dataStart + offsets[0])..<(dataStart + offsets[1]))
+        }
+        self.entries = entries
+        self.metadata = metadata
+        self.bytes = bytes
+    }
+
+    public init(contentsOf url: URL) throws {
+        let data: Data
+        do { data = try Data(contentsOf: url) } catch {
+            throw ModelError.unreadable(url.path, error.localizedDescription)
+        }
+        try self.init(bytes: [UInt8](data), source: url.lastPathComponent)
+    }
+
+    /// The float32 values of `name`.
+    public func floats(_ name: String) throws -> (shape: [Int], values: [Float]) {
+        guard let e = entries[name] else { throw ModelError.missingTensor(name) }
+        guard e.dtype == "F32" else { throw ModelError.wrongType(name, expected: "F32", actual: e.dtype) }
+        var out = [Float](repeating: 0, count: e.range.count / 4)
+        out.withUnsafeMutableBytes { dst in
+            bytes.withUnsafeBytes { src in
+                dst.copyMemory(from: UnsafeRawBufferPointer(rebasing: src[e.range]))
+            }
+        }
+        return (e.shape, out)
+    }
+
+    /// The int32 values of `name`.
+    public func ints(_ name: String) throws -> (shape: [Int], values: [Int32]) {
+        guard let e = entries[name] else { throw ModelError.missingTensor(name) }
+        guard e.dtype == "I32" else { throw ModelError.wrongType(name, expected: "I32", actual: e.dtype) }
+        var out = [Int32](repeating: 0, count: e.range.count / 4)
+        out.withUnsafeMutableBytes { dst in
+            bytes.withUnsafeBytes { src in
+                dst.copyMemory(from: UnsafeRawBufferPointer(rebasing: src[e.range]))
+            }
+        }
+        return (e.shape, out)
+    }
+}

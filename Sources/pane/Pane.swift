@@ -1,0 +1,39 @@
+import ArgumentParser
+import Foundation
+import Pane
+
+/// The `pane` command line: a learned image codec for CPUs.
+@main
+struct PaneCommand: ParsableCommand {
+    static let version = "0.1.0"
+
+    static let configuration = CommandConfiguration(
+        commandName: "pane",
+        abstract: "Pane: a learned image codec (window attention + hyperprior) that runs on ordinary CPUs.",
+        version: version,
+        subcommands: [Preview.self]
+    )
+}
+
+/// Options every subcommand that runs the network shares.
+struct ModelOptions: ParsableArguments {
+    @Option(name: .long, help: "Model manifest (default: $PANE_MODEL, else Models/pane.json).")
+    var model: String?
+
+    @Option(name: .long, help: "Threads for the network (default: all cores).")
+    var threads: Int?
+
+    func validate() throws {
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+    }
+
+    func loadCodec() throws -> Codec {
+        if let threads { Codec.threads = threads }
+        return try Codec(modelURL: model.map { URL(fileURLWithPath: $0) })
+    }
+}
+
+/// Writes one line to standard error.
+func note(_ message: String) {
+    FileHandle.standardError.write(Data((message + "\n").utf8))
+}

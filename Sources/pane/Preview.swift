@@ -1,0 +1,76 @@
+import ArgumentParser
+import Foundation
+import Pane
+import PaneImageIO
+import PaneMetrics
+
+/// Runs the network forward on an image without entropy coding and reports quality and estimated rate.
+struct Preview: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the network on an image (no entropy coding yet) and report estimated bpp, PSNR and MS-SSIM.",
+        discussion: """
+            The rate is the model's likelihood estimate of the coded size; the reconstruction is \
+            exactly what the decoder will produce from the quantized latents.
+            """
+    )
+
+    @Argument(help: "Input image (PNG or JPEG).")
+    var input: String
+
+    @Option(name: [.short, .long], help: "Quality, 0 (smallest) … 100 (best).")
+    var quality: Double = 75
+
+    @Option(name: .shortAndLong, help: "Write the reconstruction here (.png, or .jpg/.jpeg for JPEG q95).")
+    var output: String?
+
+    @Flag(name: .long, help: "Print one JSON object instead of text.")
+    var json = false
+
+    @OptionGroup var modelOptions: ModelOptions
+
+    func validate() throws {
+        guard (0...100).contains(quality) else { throw ValidationError("--quality must be within 0…100, got \(quality)") }
+    }
+
+    func run() throws {
+        let image = try Image(contentsOfFile: input)
+        let codec = try modelOptions.loadCodec()
+        let start = Date()
+        let result = try codec.reconstruct(image, quality: quality)
+        let seconds = Date().timeIntervalSince(start)
+        let p = try psnr(image, result.image)
+        let ms = (image.width >= 161 && image.height >= 161) ? try msSSIM(image, result.image) : nil
+        if let output {
+            let ext = URL(fileURLWithPath: output).pathExtension.lowercased()
+            let encoding: ImageEncoding = (ext == "jpg" || ext == "jpeg") ? .jpeg(JPEGOptions(quality: 95)) : .png
+            try result.image.write(toFile: output, as: encoding)
+        }
+        if json {
+            var fields = [
+                "\"input\": \(jsonString(input))", "\"width\": \(image.width)", "\"height\": \(image.height)",
+                "\"quality\": \(quality)", "\"estimated_bpp\": \(fmt(result.estimatedBPP, 5))",
+                "\"psnr\": \(fmt(p, 4))", "\"seconds\": \(fmt(seconds, 3))",
+            ]
+            if let ms { fields.append("\"msssim\": \(fmt(ms, 5))") }
+            print("{" + fields.joined(separator: ", ") + "}")
+        } else {
+            let msText = ms.map { ", MS-SSIM \(fmt($0, 4))" } ?? ""
+            print("\(input): \(image.width)×\(image.height) at quality \(fmt(quality, 1)): estimated \(fmt(result.estimatedBPP, 3)) bpp, PSNR \(fmt(p, 2)) dB\(msText) (\(fmt(seconds * 1000, 0)) ms)")
+        }
+    }
+}
+
+func fmt(_ v: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", v) }
+
+func jsonString(_ s: String) -> String {
+    var out = "\""
+    for ch in s.unicodeScalars {
+        switch ch {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case _ where ch.value < 0x20: out += String(format: "\\u%04x", ch.value)
+        default: out.unicodeScalars.append(ch)
+        }
+    }
+    return out + "\""
+}

@@ -1,0 +1,72 @@
+import Foundation
+import Testing
+import CPaneKernels
+@testable import PaneKernels
+
+/// Every fast path against its scalar reference (STYLE.md rule 4).
+@Suite(.serialized) struct KernelTests {
+    struct Generator: RandomNumberGenerator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E3779B97F4A7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58476D1CE4E5B9
+            z = (z ^ (z >> 27)) &* 0x94D049BB133111EB
+            return z ^ (z >> 31)
+        }
+    }
+
+    @Test(arguments: [(1, 1, 1), (3, 17, 5), (4, 16, 75), (7, 33, 64), (64, 130, 1600), (96, 48, 9)])
+    func sgemmMatchesReference(m: Int, n: Int, k: Int) {
+        var rng = Generator(state: UInt64(m * 1000 + n * 10 + k))
+        let a = (0..<(m * k)).map { _ in Float.random(in: -1...1, using: &rng) }
+        let b = (0..<(k * n)).map { _ in Float.random(in: -1...1, using: &rng) }
+        let c0 = (0..<(m * n)).map { _ in Float.random(in: -1...1, using: &rng) }
+        var reference = c0, fast = c0
+        pane_sgemm_reference(Int32(m), Int32(n), Int32(k), a, Int32(k), b, Int32(n), &reference, Int32(n))
+        let path = CPUPath.current
+        pane_sgemm(Int32(m), Int32(n), Int32(k), a, Int32(k), b, Int32(n), &fast, Int32(n))
+        // Summation order differs (FMA): allow a few ulps of the accumulated magnitude.
+        let tolerance = Float(k).squareRoot() * 1e-6 * 4
+        for i in 0..<(m * n) {
+            #expect(abs(reference[i] - fast[i]) <= tolerance, "path \(path), m\(m) n\(n) k\(k) at \(i)")
+        }
+    }
+
+    @Test func forcingScalarPathWorks() {
+        let before = CPUPath.current
+        #expect(CPUPath.force(.scalar) == .scalar)
+        #expect(CPUPath.current == .scalar)
+        CPUPath.force(before)
+        #expect(CPUPath.current == before)
+    }
+
+    /// A transposed convolution is the adjoint of the convolution with the same weights:
+    /// <conv(x), y> = <x, deconv(y)> when both have no bias.
+    @Test func deconvIsAdjointOfConv() {
+        var rng = Generator(state: 7)
+        let cin = 3, cout = 4, k = 5
+        let weight = (0..<(cout * cin * k * k)).map { _ in Float.random(in: -1...1, using: &rng) }
+        let conv = Conv2D(inChannels: cin, outChannels: cout, kernel: k, stride: 2, padding: 2,
+                          weight: weight, bias: [Float](repeating: 0, count: cout))
+        // ConvTranspose2d weight layout is in × out × k × k with in = conv's out.
+        let deconv = Deconv2D(inChannels: cout, outChannels: cin, kernel: k, stride: 2, padding: 2, outputPadding: 1,
+                              weight: weight, bias: [Float](repeating: 0, count: cin))
+        let x = Tensor(channels: cin, height: 12, width: 8, data: (0..<(cin * 96)).map { _ in Float.random(in: -1...1, using: &rng) })
+        let y = Tensor(channels: cout, height: 6, width: 4, data: (0..<(cout * 24)).map { _ in Float.random(in: -1...1, using: &rng) })
+        let cx = conv(x), dy = deconv(y)
+        #expect(cx.height == 6 && cx.width == 4 && dy.height == 12 && dy.width == 8)
+        let lhs = zip(cx.data, y.data).reduce(0.0) { $0 + Double($1.0 * $1.1) }
+        let rhs = zip(x.data, dy.data).reduce(0.0) { $0 + Double($1.0 * $1.1) }
+        #expect(abs(lhs - rhs) <= 1e-3 * max(1, abs(lhs)))
+    }
+
+    /// A 3×3 convolution of a known image, checked against hand-computed values.
+    @Test func convolutionKnownValues() {
+        // One channel 3×3 ramp, kernel of ones, padding 1, stride 1: each output is the sum of its neighbourhood.
+        let x = Tensor(channels: 1, height: 3, width: 3, data: [1, 2, 3, 4, 5, 6, 7, 8, 9])
+        let conv = Conv2D(inChannels: 1, outChannels: 1, kernel: 3, stride: 1, padding: 1,
+                          weight: [Float](repeating: 1, count: 9), bias: [0.5])
+        #expect(conv(x).data == [12.5, 21.5, 16.5, 27.5, 45.5, 33.5, 24.5, 39.5, 28.5])
+    }
+}

@@ -1,0 +1,142 @@
+import Foundation
+import Testing
+@testable import PaneModel
+
+/// Loading refuses every inconsistency with an error naming the key or field.
+@Suite struct ModelLoadingTests {
+    /// A scratch copy of the shipped model whose manifest or weights a test may alter.
+    struct Scratch {
+        let dir: URL
+        var manifest: [String: Any]
+        var weights: [UInt8]
+
+        init() throws {
+            dir = FileManager.default.temporaryDirectory.appendingPathComponent("pane-model-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: Repo.model)) as! [String: Any]
+            weights = [UInt8](try Data(contentsOf: Repo.model.deletingLastPathComponent()
+                .appendingPathComponent(manifest["weights"] as! String)))
+        }
+
+        /// Writes both files (refreshing the checksum unless `keepChecksum`) and loads them.
+        func load(keepChecksum: Bool = false) throws -> PaneNetwork {
+            var m = manifest
+            if !keepChecksum { m["sha256"] = SHA256.hex(weights) }
+            try Data(weights).write(to: dir.appendingPathComponent(m["weights"] as! String))
+            let url = dir.appendingPathComponent("model.json")
+            try JSONSerialization.data(withJSONObject: m).write(to: url)
+            defer { try? FileManager.default.removeItem(at: dir) }
+            return try PaneNetwork(manifestURL: url)
+        }
+
+        /// Rebuilds the weights with `edit` applied to the (name → (dtype, shape, bytes)) table.
+        mutating func editTensors(_ edit: (inout [String: (String, [Int], [UInt8])]) -> Void) throws {
+            let file = try SafeTensors(bytes: weights)
+            var table: [String: (String, [Int], [UInt8])] = [:]
+            for (name, entry) in file.entries {
+                let bytes: [UInt8] = entry.dtype == "F32"
+                    ? try file.floats(name).values.withUnsafeBytes { Array($0) }
+                    : try file.ints(name).values.withUnsafeBytes { Array($0) }
+                table[name] = (entry.dtype, entry.shape, bytes)
+            }
+            edit(&table)
+            var header: [String: Any] = [:]
+            var data: [UInt8] = []
+            for name in table.keys.sorted() {
+                let (dtype, shape, bytes) = table[name]!
+                header[name] = ["dtype": dtype, "shape": shape, "data_offsets": [data.count, data.count + bytes.count]]
+                data += bytes
+            }
+            let json = [UInt8](try JSONSerialization.data(withJSONObject: header))
+            var out = (0..<8).map { UInt8(truncatingIfNeeded: json.count >> (8 * $0)) }
+            out += json
+            out += data
+            weights = out
+        }
+    }
+
+    func expectError(_ expected: ModelError, _ body: () throws -> Void) {
+        do {
+            try body()
+            Issue.record("expected \(expected)")
+        } catch let error as ModelError {
+            #expect(error == expected)
+            #expect(!error.description.isEmpty && !error.description.contains("\n"))
+        } catch {
+            Issue.record("unexpected error \(error)")
+        }
+    }
+
+    @Test func shippedModelLoads() throws {
+        let net = try PaneNetwork(manifestURL: Repo.model)
+        #expect(net.manifest.format == "pane-model")
+        #expect(net.anchors >= 6)
+    }
+
+    @Test func sha256KnownVectors() {
+        #expect(SHA256.hex([]) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        #expect(SHA256.hex(Array("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        let long = Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8)
+        #expect(SHA256.hex(long) == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
+    }
+
+    @Test func checksumMismatchIsRefused() throws {
+        var s = try Scratch()
+        s.weights[s.weights.count - 1] ^= 1
+        let actual = SHA256.hex(s.weights)
+        expectError(.checksumMismatch(expected: s.manifest["sha256"] as! String, actual: actual)) {
+            _ = try s.load(keepChecksum: true)
+        }
+    }
+
+    @Test func newerVersionIsRefused() throws {
+        var s = try Scratch()
+        s.manifest["version"] = 99
+        expectError(.unsupportedVersion(found: 99, supported: 1)) { _ = try s.load() }
+    }
+
+    @Test func wrongFormatIsRefused() throws {
+        var s = try Scratch()
+        s.manifest["format"] = "something-else"
+        expectError(.wrongFormat("something-else")) { _ = try s.load() }
+    }
+
+    @Test func missingFieldIsNamed() throws {
+        var s = try Scratch()
+        s.manifest.removeValue(forKey: "g_s")
+        expectError(.missingField("g_s")) { _ = try s.load() }
+    }
+
+    @Test func missingTensorIsNamed() throws {
+        var s = try Scratch()
+        try s.editTensors { $0.removeValue(forKey: "g_s.2.beta") }
+        expectError(.missingTensor("g_s.2.beta")) { _ = try s.load() }
+    }
+
+    @Test func shapeMismatchIsNamed() throws {
+        var s = try Scratch()
+        try s.editTensors { t in
+            let (dtype, shape, bytes) = t["h_a.0.bias"]!
+            t["h_a.0.bias"] = (dtype, [shape[0] - 1], Array(bytes.dropLast(4)))
+        }
+        let n = (s.manifest["config"] as! [String: Any])["N"] as! Int
+        expectError(.shapeMismatch("h_a.0.bias", expected: [n], actual: [n - 1])) { _ = try s.load() }
+    }
+
+    @Test func unusedTensorIsNamed() throws {
+        var s = try Scratch()
+        try s.editTensors { $0["stray.weight"] = ("F32", [1], [0, 0, 0, 0]) }
+        expectError(.unusedTensors(["stray.weight"])) { _ = try s.load() }
+    }
+
+    @Test func truncatedWeightsAreCorrupt() throws {
+        var s = try Scratch()
+        s.weights = Array(s.weights.prefix(100))
+        do {
+            _ = try s.load()
+            Issue.record("truncated weights loaded")
+        } catch let error as ModelError {
+            guard case .corrupt = error else { Issue.record("expected .corrupt, got \(error)"); return }
+        }
+    }
+}

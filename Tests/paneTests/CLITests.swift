@@ -1,0 +1,112 @@
+import Foundation
+import Testing
+
+/// The `pane` executable, run as a user would.
+enum CLI {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let fixtures = root.appendingPathComponent("Tests/paneTests/Fixtures")
+
+    /// The built `pane` beside the test bundle.
+    static var executable: URL {
+        let dir = Bundle.main.bundleURL
+        for candidate in [dir, dir.deletingLastPathComponent()] {
+            let url = candidate.appendingPathComponent("pane")
+            if FileManager.default.isExecutableFile(atPath: url.path) { return url }
+        }
+        return dir.appendingPathComponent("pane")
+    }
+
+    struct Result { let status: Int32; let stdout: String; let stderr: String }
+
+    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Result {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        process.currentDirectoryURL = root
+        var env = ProcessInfo.processInfo.environment
+        env["COLUMNS"] = "100"
+        for (k, v) in environment { env[k] = v }
+        process.environment = env
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
+                      stderr: String(decoding: e, as: UTF8.self))
+    }
+
+    /// Compares `text` with the golden file `name`; PANE_UPDATE_GOLDEN=1 rewrites it instead.
+    static func expectGolden(_ text: String, _ name: String) throws {
+        let url = fixtures.appendingPathComponent(name)
+        if ProcessInfo.processInfo.environment["PANE_UPDATE_GOLDEN"] == "1" {
+            try text.write(to: url, atomically: true, encoding: .utf8)
+            return
+        }
+        guard let golden = try? String(contentsOf: url, encoding: .utf8) else {
+            Issue.record("golden file \(name) is missing: run with PANE_UPDATE_GOLDEN=1")
+            return
+        }
+        #expect(text == golden, "output differs from \(name)")
+    }
+}
+
+@Suite struct CLITests {
+    @Test func versionPrints() throws {
+        let r = try CLI.run(["--version"])
+        #expect(r.status == 0)
+        #expect(r.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "0.1.0")
+    }
+
+    @Test(arguments: ["", "preview"])
+    func helpMatchesGolden(subcommand: String) throws {
+        let args = subcommand.isEmpty ? ["--help"] : [subcommand, "--help"]
+        let r = try CLI.run(args)
+        #expect(r.status == 0)
+        try CLI.expectGolden(r.stdout, "help-\(subcommand.isEmpty ? "pane" : subcommand).txt")
+    }
+
+    @Test func missingInputIsOneLineError() throws {
+        let r = try CLI.run(["preview", "/nonexistent/photo.png"])
+        #expect(r.status != 0)
+        let lines = r.stderr.split(separator: "\n")
+        #expect(lines.count == 1, "stderr: \(r.stderr)")
+        #expect(r.stderr.contains("/nonexistent/photo.png"))
+    }
+
+    @Test func qualityOutOfRangeIsRefused() throws {
+        let r = try CLI.run(["preview", CLI.fixtures.appendingPathComponent("small.png").path, "-q", "150"])
+        #expect(r.status != 0)
+        #expect(r.stderr.contains("quality"))
+    }
+
+    @Test func notAnImageIsRefused() throws {
+        let r = try CLI.run(["preview", CLI.root.appendingPathComponent("Package.swift").path])
+        #expect(r.status != 0)
+        #expect(r.stderr.split(separator: "\n").count == 1, "stderr: \(r.stderr)")
+    }
+
+    @Test func missingModelIsRefused() throws {
+        let r = try CLI.run(["preview", CLI.fixtures.appendingPathComponent("small.png").path, "--model", "/nonexistent/m.json"])
+        #expect(r.status != 0)
+        #expect(r.stderr.contains("/nonexistent/m.json"))
+    }
+
+    /// A small image whose sides are not multiples of 64 goes through padding and cropping.
+    @Test func previewWritesReconstructionAndJSON() throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("pane-preview-\(UUID().uuidString).png")
+        defer { try? FileManager.default.removeItem(at: out) }
+        let r = try CLI.run(["preview", CLI.fixtures.appendingPathComponent("small.png").path, "-q", "60",
+                             "-o", out.path, "--json"])
+        #expect(r.status == 0, "stderr: \(r.stderr)")
+        let obj = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
+        #expect(obj?["width"] as? Int == 96 && obj?["height"] as? Int == 80)
+        let bpp = obj?["estimated_bpp"] as? Double ?? -1
+        let psnr = obj?["psnr"] as? Double ?? -1
+        #expect(bpp > 0 && bpp < 24)
+        #expect(psnr > 5 && psnr < 100)
+        #expect(FileManager.default.fileExists(atPath: out.path))
+    }
+}

@@ -1,0 +1,186 @@
+"""Export a trained checkpoint for the Swift runtime, plus golden parity fixtures.
+
+    python Training/export.py                       # Models/pane.{safetensors,json} + fixtures
+    python Training/export.py --checkpoint X.pt --name pane --fixtures Tests/PaneModelTests/Fixtures
+
+The manifest lists every sub-network as a sequence of typed layers whose
+weights live in the safetensors file under the same names as in PyTorch, in
+PyTorch's layouts (conv: out,in,kh,kw; transposed conv: in,out,kh,kw;
+linear: out,in). GDN's beta and gamma are exported as their effective values.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn as nn
+from safetensors.torch import save_file
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from model import GDN, PaneNet, WindowAttentionBlock, SCALE_MIN, SCALE_MAX, SCALE_LEVELS, ATTN_MASK_VALUE  # noqa: E402
+from train import CHECKPOINT, load_checkpoint  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+FORMAT = "pane-model"
+FORMAT_VERSION = 1
+
+
+def describe(seq: nn.Sequential, prefix: str, tensors: dict):
+    """Layer list for the manifest; fills `tensors` with the exported weights."""
+    layers = []
+    for idx, m in enumerate(seq):
+        name = f"{prefix}.{idx}"
+        if isinstance(m, nn.ConvTranspose2d):
+            layers.append({"type": "deconv", "name": name, "in": m.in_channels, "out": m.out_channels,
+                           "kernel": m.kernel_size[0], "stride": m.stride[0], "padding": m.padding[0],
+                           "output_padding": m.output_padding[0]})
+            tensors[f"{name}.weight"] = m.weight
+            tensors[f"{name}.bias"] = m.bias
+        elif isinstance(m, nn.Conv2d):
+            layers.append({"type": "conv", "name": name, "in": m.in_channels, "out": m.out_channels,
+                           "kernel": m.kernel_size[0], "stride": m.stride[0], "padding": m.padding[0]})
+            tensors[f"{name}.weight"] = m.weight
+            tensors[f"{name}.bias"] = m.bias
+        elif isinstance(m, GDN):
+            beta, gamma = m.effective()
+            layers.append({"type": "igdn" if m.inverse else "gdn", "name": name, "channels": beta.numel()})
+            tensors[f"{name}.beta"] = beta
+            tensors[f"{name}.gamma"] = gamma
+        elif isinstance(m, WindowAttentionBlock):
+            first = m.blocks[0]
+            dim = first.norm1.normalized_shape[0]
+            layers.append({"type": "attention", "name": name, "dim": dim, "heads": first.attn.heads,
+                           "window": first.window, "mlp_hidden": first.fc1.out_features,
+                           "shifts": [b.shift for b in m.blocks], "mask_value": ATTN_MASK_VALUE,
+                           "layer_norm_eps": first.norm1.eps})
+            for b, blk in enumerate(m.blocks):
+                for key, t in blk.state_dict().items():
+                    tensors[f"{name}.blocks.{b}.{key}"] = t
+        elif isinstance(m, nn.ReLU):
+            layers.append({"type": "relu"})
+        else:
+            raise TypeError(f"cannot export layer {type(m).__name__} at {name}")
+    return layers
+
+
+def export(net: PaneNet, name: str, out_dir: Path, iteration: int = 0):
+    net = net.eval().cpu().float()
+    tensors = {}
+    manifest = {
+        "format": FORMAT,
+        "version": FORMAT_VERSION,
+        "name": name,
+        "iterations": iteration,
+        "config": net.cfg.to_dict(),
+        "lambdas": list(net.cfg.lambdas),
+        "scale_table": {"min": SCALE_MIN, "max": SCALE_MAX, "levels": SCALE_LEVELS},
+        "g_a": describe(net.g_a, "g_a", tensors),
+        "g_s": describe(net.g_s, "g_s", tensors),
+        "h_a": describe(net.h_a, "h_a", tensors),
+        "h_s": describe(net.h_s, "h_s", tensors),
+        "slices": {
+            "count": net.cfg.slices,
+            "size": net.slice_size,
+            "cc_mean": [describe(s, f"cc_mean.{i}", tensors) for i, s in enumerate(net.cc_mean)],
+            "cc_scale": [describe(s, f"cc_scale.{i}", tensors) for i, s in enumerate(net.cc_scale)],
+            "lrp": [describe(s, f"lrp.{i}", tensors) for i, s in enumerate(net.lrp)],
+        },
+    }
+    tensors["log_gain"] = net.log_gain
+    tensors["log_inv_gain"] = net.log_inv_gain
+    lo, lengths, pmf = net.entropyBottleneck.pmf_table()
+    tensors["entropyBottleneck.offset"] = lo.to(torch.int32)
+    tensors["entropyBottleneck.length"] = lengths.to(torch.int32)
+    tensors["entropyBottleneck.pmf"] = pmf
+    tensors = {k: v.detach().contiguous().clone() for k, v in tensors.items()}
+    out_dir.mkdir(parents=True, exist_ok=True)
+    weights = out_dir / f"{name}.safetensors"
+    save_file(tensors, str(weights), metadata={"format": FORMAT, "version": str(FORMAT_VERSION)})
+    manifest["weights"] = weights.name
+    manifest["sha256"] = hashlib.sha256(weights.read_bytes()).hexdigest()
+    (out_dir / f"{name}.json").write_text(json.dumps(manifest, indent=1) + "\n")
+    return manifest
+
+
+@torch.no_grad()
+def reference_forward(net: PaneNet, x: torch.Tensor, quality: float):
+    """The float inference path the Swift runtime reproduces (no entropy coding)."""
+    pos = torch.tensor([net.quality_to_position(quality)])
+    gain, inv_gain = net.gains_at(pos)
+    y = net.g_a(x)
+    y_gained = y * gain[:, :, None, None]
+    z = net.h_a(y_gained)
+    z_hat = torch.round(z)
+    hyper = net.h_s(z_hat)
+    hyper_mean, hyper_scale = hyper.chunk(2, dim=1)
+    previous, means, scales = [], [], []
+    for i, y_i in enumerate(y_gained.chunk(net.cfg.slices, dim=1)):
+        mu, sigma = net.slice_params(i, hyper_mean, hyper_scale, previous)
+        y_hat_i = torch.round(y_i - mu) + mu
+        y_hat_i = y_hat_i + net.residual(i, hyper_mean, previous, y_hat_i)
+        previous.append(y_hat_i)
+        means.append(mu)
+        scales.append(sigma)
+    y_hat = torch.cat(previous, dim=1)
+    x_hat = net.g_s(y_hat * inv_gain[:, :, None, None])
+    return {"x": x, "y": y, "y_gained": y_gained, "z": z, "z_hat": z_hat, "hyper": hyper,
+            "means": torch.cat(means, 1), "scales": torch.cat(scales, 1), "y_hat": y_hat, "x_hat": x_hat,
+            "gain": gain, "inv_gain": inv_gain}
+
+
+def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
+    """PSNR of 8-bit images made from [0,1] floats (round + clamp), RGB as one MSE."""
+    qa = torch.round(a.clamp(0, 1) * 255)
+    qb = torch.round(b.clamp(0, 1) * 255)
+    mse = ((qa - qb) ** 2).mean().item()
+    return 10 * math.log10(255 ** 2 / mse)
+
+
+def write_fixtures(net: PaneNet, manifest: dict, out_dir: Path, sample: Path):
+    from data import load_rgb
+    out_dir.mkdir(parents=True, exist_ok=True)
+    img = torch.from_numpy(load_rgb(sample).copy()).permute(2, 0, 1).float().div(255).unsqueeze(0)
+    # A small non-square crop (multiple of 64) for tensor-level parity.
+    crop = img[:, :, 64:192, 128:320].contiguous()
+    quality = 75.0
+    ref = reference_forward(net, crop, quality)
+    fixture = {k: v[0].contiguous() for k, v in ref.items()}
+    save_file(fixture, str(out_dir / "parity.safetensors"))
+    full = reference_forward(net, img, quality)
+    meta = {
+        "model_sha256": manifest["sha256"],
+        "quality": quality,
+        "crop": {"top": 64, "left": 128, "height": 128, "width": 192},
+        "sample": sample.name,
+        "sample_psnr": psnr(full["x_hat"], img),
+        "sample_quality": quality,
+    }
+    (out_dir / "parity.json").write_text(json.dumps(meta, indent=1) + "\n")
+    return meta
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--checkpoint", type=Path, default=CHECKPOINT)
+    ap.add_argument("--name", default="pane")
+    ap.add_argument("--out", type=Path, default=ROOT / "Models")
+    ap.add_argument("--fixtures", type=Path, default=ROOT / "Tests" / "PaneModelTests" / "Fixtures")
+    ap.add_argument("--sample", type=Path, default=ROOT / "Samples" / "kodim23.png")
+    args = ap.parse_args(argv)
+    torch.set_num_threads(2)
+    net, iteration, _ = load_checkpoint(args.checkpoint)
+    manifest = export(net, args.name, args.out, iteration)
+    print(f"wrote {args.out / args.name}.safetensors ({manifest['sha256'][:12]}) at iteration {iteration}")
+    if args.fixtures:
+        meta = write_fixtures(net, manifest, args.fixtures, args.sample)
+        print(f"wrote fixtures to {args.fixtures}: sample PSNR {meta['sample_psnr']:.3f} dB at q{meta['quality']}")
+
+
+if __name__ == "__main__":
+    main()

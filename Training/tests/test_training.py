@@ -1,0 +1,109 @@
+"""Tests of the PyTorch side: shapes, rate control, export round trip, smoke training."""
+import json
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from model import Config, PaneNet, rd_loss, shifted_window_mask  # noqa: E402
+from train import CHECKPOINT, load_checkpoint, save_checkpoint, split_parameters, train_step  # noqa: E402
+from data import CropSampler, DEFAULT_TRAIN_DIR  # noqa: E402
+import export  # noqa: E402
+
+torch.set_num_threads(2)
+
+
+def small_net():
+    torch.manual_seed(0)
+    return PaneNet(Config())
+
+
+def test_shapes():
+    net = small_net().eval()
+    x = torch.rand(2, 3, 128, 192)
+    with torch.no_grad():
+        out = net(x, torch.tensor([0.0, 6.0]))
+        y = net.g_a(x)
+    assert out["x_hat"].shape == x.shape
+    assert y.shape == (2, net.cfg.M, 8, 12)
+    assert out["y_lik"].shape == y.shape
+    assert out["z_lik"].shape == (2, net.cfg.Nz, 2, 3)
+    assert torch.all(out["y_lik"] > 0) and torch.all(out["y_lik"] <= 1)
+
+
+def test_shift_mask_separates_regions():
+    mask = shifted_window_mask(8, 8, 4, 2)
+    assert mask.shape == (4, 16, 16)
+    assert torch.all(mask[0] == 0)  # the top-left window holds one region only
+    assert (mask[3] != 0).any()     # the bottom-right window mixes wrapped regions
+
+
+def test_gains_interpolate_monotonically():
+    net = small_net()
+    positions = torch.linspace(0, net.num_anchors - 1, 25)
+    gains, inv = net.gains_at(positions)
+    mean_log_gain = torch.log(gains).mean(dim=1)
+    assert torch.all(mean_log_gain[1:] > mean_log_gain[:-1])
+    assert torch.allclose(gains[0], torch.exp(net.log_gain[0]))
+    assert net.quality_to_position(0) == 0 and net.quality_to_position(100) == net.num_anchors - 1
+
+
+@pytest.mark.skipif(not CHECKPOINT.exists(), reason="no trained checkpoint committed")
+def test_trained_rate_increases_with_quality():
+    net, _, _ = load_checkpoint(CHECKPOINT)
+    net.eval()
+    torch.manual_seed(1)
+    x = CropSampler(DEFAULT_TRAIN_DIR, crop=128, limit=2, cache=False).batch(2)
+    bpps = []
+    with torch.no_grad():
+        for q in (0, 25, 50, 75, 100):
+            out = net(x, torch.full((2,), net.quality_to_position(q)))
+            _, bpp, _ = rd_loss(out, x, torch.zeros(2))
+            bpps.append(bpp.item())
+    assert all(b > a for a, b in zip(bpps, bpps[1:])), bpps
+
+
+def test_export_then_load_gives_identical_outputs(tmp_path):
+    net = small_net()
+    ckpt = tmp_path / "ckpt.pt"
+    save_checkpoint(net, 5, 1.0, ckpt)
+    loaded, iteration, _ = load_checkpoint(ckpt)
+    assert iteration == 5
+    x = torch.rand(1, 3, 128, 128)
+    net.eval(), loaded.eval()
+    with torch.no_grad():
+        a = export.reference_forward(net, x, 60)
+        b = export.reference_forward(loaded, x, 60)
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+    manifest = export.export(loaded, "t", tmp_path)
+    tensors = load_file(str(tmp_path / "t.safetensors"))
+    on_disk = json.loads((tmp_path / "t.json").read_text())
+    assert on_disk["sha256"] == manifest["sha256"]
+    conv = net.g_a[0]
+    assert torch.equal(tensors["g_a.0.weight"], conv.weight.detach())
+    beta, gamma = net.g_a[1].effective()
+    assert torch.allclose(tensors["g_a.1.gamma"], gamma.detach())
+    assert [l["type"] for l in on_disk["g_a"]] == ["conv", "gdn", "conv", "gdn", "attention", "conv", "gdn", "conv", "attention"]
+    # pmf table of the factorized prior: each channel sums to at most 1 and is positive where used
+    pmf = tensors["entropyBottleneck.pmf"]
+    lengths = tensors["entropyBottleneck.length"]
+    assert torch.all(pmf.sum(dim=1) <= 1.0001)
+    assert all(torch.all(pmf[c, : lengths[c]] > 0) for c in range(pmf.shape[0]))
+
+
+def test_smoke_training_lowers_loss():
+    torch.manual_seed(0)
+    net = small_net().train()
+    main, aux = split_parameters(net)
+    opt = torch.optim.Adam(main, lr=1e-3)
+    aux_opt = torch.optim.Adam(aux, lr=1e-3)
+    sampler = CropSampler(DEFAULT_TRAIN_DIR, crop=64, limit=3, cache=False)
+    x = sampler.batch(4)
+    anchor = torch.tensor([0, 2, 4, 6])
+    lambdas = torch.tensor(net.cfg.lambdas)
+    losses = [train_step(net, opt, aux_opt, x, anchor, lambdas)[0].item() for _ in range(20)]
+    assert sum(losses[-3:]) / 3 < 0.7 * sum(losses[:3]) / 3, losses

@@ -1,0 +1,205 @@
+"""Train Pane's network; resumable from the one tracked checkpoint.
+
+    python Training/train.py --minutes 120 --resume          # CPU, 2 threads
+    python Training/train.py --minutes 8 --resume --device cuda --batch 32 --crop 256
+
+The checkpoint (Training/checkpoint.pt) holds fp32 weights, the config and the
+iteration count, no optimizer state. Every step samples one λ anchor per crop
+(gain units make one model serve all rates). Progress goes to Training/log.csv.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import math
+import os
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from data import CropSampler, load_kodak, DEFAULT_TRAIN_DIR  # noqa: E402
+from model import Config, PaneNet, rd_loss  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent
+CHECKPOINT = ROOT / "checkpoint.pt"
+LOG = ROOT / "log.csv"
+LOG_FIELDS = ["kind", "iteration", "wall_s", "lr", "position", "loss", "bpp", "psnr", "aux", "device"]
+
+
+def load_checkpoint(path: Path):
+    state = torch.load(path, map_location="cpu", weights_only=False)
+    cfg = Config(**state["config"])
+    net = PaneNet(cfg)
+    net.load_state_dict(state["model"])
+    return net, state.get("iteration", 0), state.get("wall_s", 0.0)
+
+
+def save_checkpoint(net: PaneNet, iteration: int, wall_s: float, path: Path = CHECKPOINT):
+    state = {
+        "config": net.cfg.to_dict(),
+        "model": {k: v.detach().float().cpu() for k, v in net.state_dict().items()},
+        "iteration": iteration,
+        "wall_s": wall_s,
+    }
+    tmp = path.with_suffix(".tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def append_log(rows, path: Path = LOG):
+    new = not path.exists()
+    with open(path, "a", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=LOG_FIELDS)
+        if new:
+            w.writeheader()
+        for r in rows:
+            w.writerow(r)
+
+
+@torch.no_grad()
+def kodak_quick_eval(net: PaneNet, images, positions, device):
+    """Likelihood-based bpp and PSNR on a few Kodak images (real bitstreams: evaluate.py)."""
+    net.eval()
+    results = []
+    for p in positions:
+        bpps, psnrs = [], []
+        for _, img in images:
+            x = img.unsqueeze(0).to(device)
+            out = net(x, torch.tensor([float(p)], device=device))
+            _, bpp, mse = rd_loss(out, x, torch.zeros(1, device=device))
+            mse = ((out["x_hat"].clamp(0, 1) - x) ** 2).mean()
+            bpps.append(bpp.item())
+            psnrs.append(10 * math.log10(1 / mse.item()))
+        results.append((p, sum(bpps) / len(bpps), sum(psnrs) / len(psnrs)))
+    net.train()
+    return results
+
+
+def split_parameters(net: PaneNet):
+    """Main parameters and the entropy bottleneck's quantiles (trained by the aux loss only)."""
+    aux = [p for n, p in net.named_parameters() if n.endswith("quantiles")]
+    main = [p for n, p in net.named_parameters() if not n.endswith("quantiles")]
+    return main, aux
+
+
+def train_step(net, opt, aux_opt, x, anchor, lambdas, autocast=False):
+    """One optimisation step on batch x with one λ anchor index per crop."""
+    out = net(x, anchor.float(), autocast=autocast)
+    loss, bpp, mse = rd_loss(out, x, lambdas[anchor])
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(opt.param_groups[0]["params"], 1.0)
+    opt.step()
+    aux = net.entropyBottleneck.aux_loss()
+    aux_opt.zero_grad(set_to_none=True)
+    aux.backward()
+    aux_opt.step()
+    return loss.detach(), bpp.detach(), mse.detach(), aux.detach()
+
+
+def learning_rate(args, iteration):
+    warm = min(1.0, (iteration + 1) / 200)
+    return args.lr * warm
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--minutes", type=float, default=60, help="wall-clock budget")
+    ap.add_argument("--iterations", type=int, default=0, help="stop after this many steps (0: budget only)")
+    ap.add_argument("--resume", action="store_true", help="continue from --checkpoint")
+    ap.add_argument("--checkpoint", type=Path, default=CHECKPOINT)
+    ap.add_argument("--log", type=Path, default=LOG)
+    ap.add_argument("--data", type=Path, default=DEFAULT_TRAIN_DIR)
+    ap.add_argument("--data-limit", type=int, default=None, help="use only the first N photos")
+    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--crop", type=int, default=128)
+    ap.add_argument("--lr", type=float, default=2e-4)
+    ap.add_argument("--aux-lr", type=float, default=1e-3)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    ap.add_argument("--autocast", action=argparse.BooleanOptionalAction, default=False,
+                    help="bf16 autocast for the transforms (entropy maths stay fp32); off by default: 10x slower on AVX2-only CPUs")
+    ap.add_argument("--eval-every", type=int, default=1000)
+    ap.add_argument("--save-every-min", type=float, default=10)
+    ap.add_argument("--log-every", type=int, default=100)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--no-kodak", action="store_true", help="skip the periodic Kodak check")
+    args = ap.parse_args(argv)
+
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed + int(time.time()) % 100000)
+    device = torch.device(args.device)
+
+    if args.resume and args.checkpoint.exists():
+        net, iteration, wall_total = load_checkpoint(args.checkpoint)
+        print(f"resumed from {args.checkpoint} at iteration {iteration}", flush=True)
+    else:
+        net, iteration, wall_total = PaneNet(Config()), 0, 0.0
+    net.to(device).train()
+    if device.type == "cpu":
+        net = net.to(memory_format=torch.channels_last)
+
+    main_params, aux_params = split_parameters(net)
+    opt = torch.optim.Adam(main_params, lr=args.lr)
+    aux_opt = torch.optim.Adam(aux_params, lr=args.aux_lr)
+
+    sampler = CropSampler(args.data, crop=args.crop, seed=args.seed, limit=args.data_limit)
+    kodak = [] if args.no_kodak else load_kodak(limit=4)
+    lambdas = torch.tensor(net.cfg.lambdas, device=device)
+    k = len(net.cfg.lambdas)
+
+    start = time.time()
+    last_save = start
+    acc = {"loss": 0.0, "bpp": 0.0, "mse": 0.0, "aux": 0.0, "n": 0}
+    first_iteration = iteration
+    while True:
+        elapsed = time.time() - start
+        if elapsed > args.minutes * 60 or (args.iterations and iteration - first_iteration >= args.iterations):
+            break
+        lr = learning_rate(args, iteration)
+        for g in opt.param_groups:
+            g["lr"] = lr
+        x = sampler.batch(args.batch).to(device)
+        if device.type == "cpu":
+            x = x.contiguous(memory_format=torch.channels_last)
+        anchor = torch.randint(0, k, (args.batch,), device=device)
+        loss, bpp, mse, aux = train_step(net, opt, aux_opt, x, anchor, lambdas, args.autocast)
+        iteration += 1
+        for key, v in (("loss", loss), ("bpp", bpp), ("mse", mse), ("aux", aux)):
+            acc[key] += v.item()
+        acc["n"] += 1
+
+        if iteration % args.log_every == 0:
+            n = acc["n"]
+            wall = wall_total + time.time() - start
+            psnr = 10 * math.log10(1 / max(acc["mse"] / n, 1e-10))
+            row = {"kind": "train", "iteration": iteration, "wall_s": round(wall, 1), "lr": lr, "position": "",
+                   "loss": round(acc["loss"] / n, 4), "bpp": round(acc["bpp"] / n, 4), "psnr": round(psnr, 3),
+                   "aux": round(acc["aux"] / n, 2), "device": device.type}
+            append_log([row], args.log)
+            rate = (iteration - first_iteration) / max(time.time() - start, 1e-6) * 3600
+            print(f"it {iteration} loss {row['loss']} bpp {row['bpp']} psnr {row['psnr']} aux {row['aux']} "
+                  f"({rate:.0f} it/h)", flush=True)
+            acc = {"loss": 0.0, "bpp": 0.0, "mse": 0.0, "aux": 0.0, "n": 0}
+        if kodak and iteration % args.eval_every == 0:
+            wall = wall_total + time.time() - start
+            rows = []
+            for p, b, ps in kodak_quick_eval(net, kodak, [0, (k - 1) / 2, k - 1], device):
+                rows.append({"kind": "kodak4", "iteration": iteration, "wall_s": round(wall, 1), "lr": lr,
+                             "position": p, "loss": "", "bpp": round(b, 4), "psnr": round(ps, 3), "aux": "",
+                             "device": device.type})
+                print(f"  kodak4 position {p}: {b:.3f} bpp {ps:.2f} dB", flush=True)
+            append_log(rows, args.log)
+        if time.time() - last_save > args.save_every_min * 60:
+            save_checkpoint(net, iteration, wall_total + time.time() - start, args.checkpoint)
+            last_save = time.time()
+
+    save_checkpoint(net, iteration, wall_total + time.time() - start, args.checkpoint)
+    print(f"saved {args.checkpoint} at iteration {iteration}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
