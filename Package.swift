@@ -25,7 +25,13 @@ let package = Package(
         .target(name: "CPaneKernels", cSettings: [.unsafeFlags(["-O3"])]),
         .target(name: "PaneKernels", dependencies: ["CPaneKernels"], swiftSettings: release),
         .target(name: "PaneModel", dependencies: ["PaneKernels"], swiftSettings: release),
-        .target(name: "Pane", dependencies: ["PaneModel", "PaneImageIO", "PaneMetrics"], swiftSettings: release),
+        // rANS over integer CDF tables; identical bytes to Training/rans.py.
+        .target(name: "PaneEntropy", swiftSettings: release),
+        // The .pane container: header, sections, CRC-32; identical bytes to Training/bitstream.py.
+        .target(name: "PaneBitstream", dependencies: ["CZlib"]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .target(name: "Pane", dependencies: ["PaneModel", "PaneEntropy", "PaneBitstream", "PaneImageIO", "PaneMetrics"],
+                swiftSettings: release),
         .executableTarget(name: "pane", dependencies: [
             "Pane", "PaneImageIO", "PaneMetrics",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -34,6 +40,8 @@ let package = Package(
         .testTarget(name: "PaneMetricsTests", dependencies: ["PaneMetrics", "PaneImageIO"], exclude: ["reference_metrics.py"]),
         .testTarget(name: "PaneModelTests", dependencies: ["PaneModel", "PaneKernels", "CPaneKernels", "Pane", "PaneImageIO", "PaneMetrics"],
                     exclude: ["Fixtures"], swiftSettings: release),
+        .testTarget(name: "PaneEntropyTests", dependencies: ["PaneEntropy"], exclude: ["Fixtures"], swiftSettings: release),
+        .testTarget(name: "PaneBitstreamTests", dependencies: ["PaneBitstream"], exclude: ["Fixtures"]),
         .testTarget(name: "paneTests", dependencies: ["pane"], exclude: ["Fixtures"]),
     ],
     // Kernels hand raw buffers to concurrentPerform; Swift 6's Sendable checking cannot see that the slices are disjoint.

@@ -25,6 +25,9 @@ from safetensors.torch import save_file
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from model import GDN, PaneNet, WindowAttentionBlock, SCALE_MIN, SCALE_MAX, SCALE_LEVELS, ATTN_MASK_VALUE  # noqa: E402
 from train import CHECKPOINT, load_checkpoint  # noqa: E402
+from entropy_int import IntegerEntropyModel  # noqa: E402
+from data import CropSampler, DEFAULT_TRAIN_DIR  # noqa: E402
+import rans  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 FORMAT = "pane-model"
@@ -69,8 +72,50 @@ def describe(seq: nn.Sequential, prefix: str, tensors: dict):
     return layers
 
 
-def export(net: PaneNet, name: str, out_dir: Path, iteration: int = 0):
+TAIL_MASS = 1e-9
+GAUSSIAN_TAIL_STD = 6.11  # Φ^-1(1 - TAIL_MASS / 2)
+
+
+def calibration_images(count: int = 8, crop: int = 256):
+    """Training crops (never Kodak) for the activation ranges of the integer path."""
+    sampler = CropSampler(DEFAULT_TRAIN_DIR, crop=crop, seed=1234, limit=64, cache=False)
+    return [sampler.batch(1) for _ in range(count)]
+
+
+def gaussian_cdfs(table: np.ndarray):
+    """One quantized CDF per scale of the table over symbols -R..R (R = ceil(6.11 σ))."""
+    cdfs, offsets = [], []
+    for sigma in table:
+        r = int(math.ceil(sigma * GAUSSIAN_TAIL_STD))
+        k = np.arange(-r, r + 1, dtype=np.float64)
+        upper = 0.5 * np.vectorize(math.erfc)(-(k + 0.5) / (sigma * math.sqrt(2)))
+        lower = 0.5 * np.vectorize(math.erfc)(-(k - 0.5) / (sigma * math.sqrt(2)))
+        pmf = upper - lower
+        cdfs.append(rans.pmf_to_quantized_cdf(pmf, max(1.0 - pmf.sum(), TAIL_MASS)))
+        offsets.append(-r)
+    return cdfs, offsets
+
+
+def factorized_cdfs(net: PaneNet):
+    lo, lengths, pmf = net.entropyBottleneck.pmf_table()
+    cdfs = []
+    for c in range(pmf.shape[0]):
+        p = pmf[c, : lengths[c]].double().numpy()
+        cdfs.append(rans.pmf_to_quantized_cdf(p, max(1.0 - p.sum(), TAIL_MASS)))
+    return cdfs, lo.tolist()
+
+
+def put_cdfs(tensors: dict, prefix: str, cdfs, offsets):
+    matrix, lengths = rans.pack_cdfs(cdfs)
+    tensors[f"{prefix}.cdf"] = torch.from_numpy(np.asarray(matrix, dtype=np.int32))
+    tensors[f"{prefix}.length"] = torch.from_numpy(np.asarray(lengths, dtype=np.int32))
+    tensors[f"{prefix}.offset"] = torch.tensor(offsets, dtype=torch.int32)
+
+
+def export(net: PaneNet, name: str, out_dir: Path, iteration: int = 0, int_model: IntegerEntropyModel | None = None):
     net = net.eval().cpu().float()
+    if int_model is None:
+        int_model = IntegerEntropyModel.build(net, calibration_images())
     tensors = {}
     manifest = {
         "format": FORMAT,
@@ -98,6 +143,13 @@ def export(net: PaneNet, name: str, out_dir: Path, iteration: int = 0):
     tensors["entropyBottleneck.offset"] = lo.to(torch.int32)
     tensors["entropyBottleneck.length"] = lengths.to(torch.int32)
     tensors["entropyBottleneck.pmf"] = pmf
+    for key, value in int_model.tensors().items():
+        tensors[key] = torch.from_numpy(value)
+    manifest["entropy_int"] = int_model.manifest()
+    y_cdfs, y_offsets = gaussian_cdfs(int_model.scale_table)
+    put_cdfs(tensors, "entropy.y", y_cdfs, y_offsets)
+    z_cdfs, z_offsets = factorized_cdfs(net)
+    put_cdfs(tensors, "entropy.z", z_cdfs, z_offsets)
     tensors = {k: v.detach().contiguous().clone() for k, v in tensors.items()}
     out_dir.mkdir(parents=True, exist_ok=True)
     weights = out_dir / f"{name}.safetensors"
@@ -142,7 +194,15 @@ def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
     return 10 * math.log10(255 ** 2 / mse)
 
 
-def write_fixtures(net: PaneNet, manifest: dict, out_dir: Path, sample: Path):
+def integer_symbols(y_gained: np.ndarray, slice_size: int, mean_bits: int):
+    """The encoder's symbols: q = round(y - mu) in float64, ties to even (as np.round)."""
+    def symbols(i, mu, idx):
+        y_i = y_gained[i * slice_size:(i + 1) * slice_size].astype(np.float64)
+        return np.round(y_i - mu.astype(np.float64) * 2.0 ** -mean_bits).astype(np.int64)
+    return symbols
+
+
+def write_fixtures(net: PaneNet, manifest: dict, out_dir: Path, sample: Path, int_model: IntegerEntropyModel):
     from data import load_rgb
     out_dir.mkdir(parents=True, exist_ok=True)
     img = torch.from_numpy(load_rgb(sample).copy()).permute(2, 0, 1).float().div(255).unsqueeze(0)
@@ -151,6 +211,14 @@ def write_fixtures(net: PaneNet, manifest: dict, out_dir: Path, sample: Path):
     quality = 75.0
     ref = reference_forward(net, crop, quality)
     fixture = {k: v[0].contiguous() for k, v in ref.items()}
+    hyper = int_model.hyper(fixture["z_hat"].numpy().astype(np.int64))
+    y_fp, trace = int_model.decode_slices(
+        hyper, integer_symbols(fixture["y_gained"].numpy(), net.slice_size, int_model.manifest()["mean_bits"]))
+    fixture["int.hyper"] = torch.from_numpy(hyper.astype(np.int32))
+    fixture["int.mean"] = torch.from_numpy(np.concatenate([t[0] for t in trace]).astype(np.int32))
+    fixture["int.scale_index"] = torch.from_numpy(np.concatenate([t[1] for t in trace]).astype(np.int32))
+    fixture["int.symbols"] = torch.from_numpy(np.concatenate([t[2] for t in trace]).astype(np.int32))
+    fixture["int.y_hat"] = torch.from_numpy(y_fp.astype(np.int32))
     save_file(fixture, str(out_dir / "parity.safetensors"))
     full = reference_forward(net, img, quality)
     meta = {
@@ -175,10 +243,11 @@ def main(argv=None):
     args = ap.parse_args(argv)
     torch.set_num_threads(2)
     net, iteration, _ = load_checkpoint(args.checkpoint)
-    manifest = export(net, args.name, args.out, iteration)
+    int_model = IntegerEntropyModel.build(net.eval(), calibration_images())
+    manifest = export(net, args.name, args.out, iteration, int_model)
     print(f"wrote {args.out / args.name}.safetensors ({manifest['sha256'][:12]}) at iteration {iteration}")
     if args.fixtures:
-        meta = write_fixtures(net, manifest, args.fixtures, args.sample)
+        meta = write_fixtures(net, manifest, args.fixtures, args.sample, int_model)
         print(f"wrote fixtures to {args.fixtures}: sample PSNR {meta['sample_psnr']:.3f} dB at q{meta['quality']}")
 
 

@@ -7,8 +7,8 @@ import Darwin
 #endif
 
 /// Whole-file reads and atomic writes, with the system's reason on failure.
-enum FileIO {
-    static func contents(ofFile path: String) throws -> Data {
+public enum FileIO {
+    public static func contents(ofFile path: String) throws -> Data {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { throw failure(path) }
         defer { close(descriptor) }
@@ -32,7 +32,7 @@ enum FileIO {
 
     /// Writes `data` to a new file next to `path`, then renames it over `path`.
     /// The temporary file is removed on every failure.
-    static func writeAtomically(_ data: Data, to path: String) throws {
+    public static func writeAtomically(_ data: Data, to path: String) throws {
         let url = URL(fileURLWithPath: path)
         let directory = url.deletingLastPathComponent().path
         var descriptor: Int32 = -1

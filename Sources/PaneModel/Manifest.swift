@@ -43,6 +43,27 @@ public struct Manifest: Decodable, Sendable {
         public let Nz: Int
     }
 
+    /// The integer entropy path (`Training/entropy_int.py`).
+    public struct EntropyInt: Decodable, Sendable {
+        public struct IntLayer: Decodable, Sendable {
+            public let type: String
+            public let stride: Int
+            public let padding: Int
+            public let output_padding: Int
+            public let relu: Bool
+            public let `in`: Int
+            public let out: Int
+            public let kernel: Int
+        }
+        public let version: Int
+        public let activation_max: Int
+        public let mean_bits: Int
+        public let lrp_bits: Int
+        public let lrp_range: Int
+        public let h_s: [IntLayer]
+        public let slice_hidden: Int
+    }
+
     public let format: String
     public let version: Int
     public let name: String
@@ -55,6 +76,7 @@ public struct Manifest: Decodable, Sendable {
     public let h_a: [Layer]
     public let h_s: [Layer]
     public let slices: Slices
+    public let entropy_int: EntropyInt
     public let weights: String
     public let sha256: String
 }

@@ -50,6 +50,13 @@ final class WeightStore {
         return (actual, values)
     }
 
+    func int64s(_ name: String, _ shape: [Int]) throws -> [Int64] {
+        let (actual, values) = try file.int64s(name)
+        guard actual == shape else { throw ModelError.shapeMismatch(name, expected: shape, actual: actual) }
+        used.insert(name)
+        return values
+    }
+
     func floatsAnyShape(_ name: String) throws -> (shape: [Int], values: [Float]) {
         let r = try file.floats(name)
         used.insert(name)

@@ -15,6 +15,16 @@ public struct PaneNetwork: Sendable {
     /// Factorized prior of ẑ: per channel the lowest symbol, the number of symbols and their pmf.
     let zOffset: [Int32], zLength: [Int32], zPMF: [Float]
     let zSpan: Int
+    /// The exact integer path that feeds the entropy coder.
+    public let entropyModel: IntegerEntropyModel
+    /// Quantized CDF tables (16-bit) made at export: one per scale index for ŷ, one per channel for ẑ.
+    public let yCDF: CDFRows, zCDF: CDFRows
+
+    /// Rows of integer CDFs as stored in the model file, each with its length and symbol offset.
+    public struct CDFRows: Sendable {
+        public let rows: [[Int32]]
+        public let offsets: [Int32]
+    }
 
     public var latentChannels: Int { manifest.config.M }
     public var anchors: Int { manifest.lambdas.count }
@@ -82,6 +92,28 @@ public struct PaneNetwork: Sendable {
         }
         zPMF = pmf.values
         zSpan = pmf.shape[1]
+        guard manifest.entropy_int.version == 1, manifest.entropy_int.activation_max == 32767 else {
+            throw ModelError.invalidField("entropy_int", "version \(manifest.entropy_int.version) is not supported")
+        }
+        entropyModel = try IntegerEntropyModel(manifest.entropy_int, config: manifest.config, slices: s,
+                                               scaleLevels: manifest.scale_table.levels, store: store)
+        func cdfRows(_ name: String, count: Int) throws -> CDFRows {
+            let table = try store.ints("\(name).cdf", nil)
+            guard table.shape.count == 2, table.shape[0] == count else {
+                throw ModelError.shapeMismatch("\(name).cdf", expected: [count, table.shape.last ?? 0], actual: table.shape)
+            }
+            let lengths = try store.ints("\(name).length", [count]).values
+            let offsets = try store.ints("\(name).offset", [count]).values
+            let width = table.shape[1]
+            let rows = try (0..<count).map { r -> [Int32] in
+                let n = Int(lengths[r])
+                guard n >= 3, n <= width else { throw ModelError.invalidField("\(name).length", "row \(r) has length \(n)") }
+                return Array(table.values[(r * width)..<(r * width + n)])
+            }
+            return CDFRows(rows: rows, offsets: offsets)
+        }
+        yCDF = try cdfRows("entropy.y", count: manifest.scale_table.levels)
+        zCDF = try cdfRows("entropy.z", count: nz)
         try store.checkAllUsed()
     }
 

@@ -2,7 +2,7 @@ import Foundation
 
 /// A parsed safetensors file (https://huggingface.co/docs/safetensors): an
 /// 8-byte little-endian header length, a JSON header, then raw little-endian data.
-/// Only the dtypes Pane uses are accepted: F32 and I32.
+/// Only the dtypes Pane uses are accepted: F32, I32 and I64.
 public struct SafeTensors: Sendable {
     public struct Entry: Sendable {
         public let dtype: String
@@ -38,12 +38,15 @@ public struct SafeTensors: Sendable {
                   let shape = info["shape"] as? [Int], let offsets = info["data_offsets"] as? [Int], offsets.count == 2 else {
                 throw ModelError.corrupt(source, "tensor '\(name)' has a malformed header entry")
             }
-            guard dtype == "F32" || dtype == "I32" else {
-                throw ModelError.corrupt(source, "tensor '\(name)' has dtype \(dtype); only F32 and I32 are supported")
+            guard let width = ["F32": 4, "I32": 4, "I64": 8][dtype] else {
+                throw ModelError.corrupt(source, "tensor '\(name)' has dtype \(dtype); only F32, I32 and I64 are supported")
             }
-            let count = shape.reduce(1, *)
-            guard shape.allSatisfy({ $0 >= 0 }), offsets[0] >= 0, offsets[1] >= offsets[0],
-                  offsets[1] - offsets[0] == count * 4, dataStart + offsets[1] <= bytes.count else {
+            guard shape.count <= 8, shape.allSatisfy({ $0 >= 0 && $0 < 1 << 31 }) else {
+                throw ModelError.corrupt(source, "tensor '\(name)' has an impossible shape \(shape)")
+            }
+            let count = shape.reduce(1) { $0.multipliedReportingOverflow(by: $1).overflow ? Int.max / 16 : $0 * $1 }
+            guard offsets[0] >= 0, offsets[1] >= offsets[0],
+                  offsets[1] - offsets[0] == count * width, dataStart + offsets[1] <= bytes.count else {
                 throw ModelError.corrupt(source, "tensor '\(name)' has offsets \(offsets) that do not match shape \(shape)")
             }
             entries[name] = Entry(dtype: dtype, shape: shape, range: (dataStart + offsets[0])..<(dataStart + offsets[1]))
@@ -66,6 +69,25 @@ public struct SafeTensors: Sendable {
         guard let e = entries[name] else { throw ModelError.missingTensor(name) }
         guard e.dtype == "F32" else { throw ModelError.wrongType(name, expected: "F32", actual: e.dtype) }
         var out = [Float](repeating: 0, count: e.range.count / 4)
+        out.withUnsafeMutableBytes { dst in
+            bytes.withUnsafeBytes { src in
+                dst.copyMemory(from: UnsafeRawBufferPointer(rebasing: src[e.range]))
+            }
+        }
+        return (e.shape, out)
+    }
+
+    /// The little-endian bytes of `name` as stored.
+    func rawBytes(_ name: String) throws -> [UInt8] {
+        guard let e = entries[name] else { throw ModelError.missingTensor(name) }
+        return Array(bytes[e.range])
+    }
+
+    /// The int64 values of `name`.
+    public func int64s(_ name: String) throws -> (shape: [Int], values: [Int64]) {
+        guard let e = entries[name] else { throw ModelError.missingTensor(name) }
+        guard e.dtype == "I64" else { throw ModelError.wrongType(name, expected: "I64", actual: e.dtype) }
+        var out = [Int64](repeating: 0, count: e.range.count / 8)
         out.withUnsafeMutableBytes { dst in
             bytes.withUnsafeBytes { src in
                 dst.copyMemory(from: UnsafeRawBufferPointer(rebasing: src[e.range]))

@@ -34,10 +34,7 @@ import Testing
             let file = try SafeTensors(bytes: weights)
             var table: [String: (String, [Int], [UInt8])] = [:]
             for (name, entry) in file.entries {
-                let bytes: [UInt8] = entry.dtype == "F32"
-                    ? try file.floats(name).values.withUnsafeBytes { Array($0) }
-                    : try file.ints(name).values.withUnsafeBytes { Array($0) }
-                table[name] = (entry.dtype, entry.shape, bytes)
+                table[name] = (entry.dtype, entry.shape, try file.rawBytes(name))
             }
             edit(&table)
             var header: [String: Any] = [:]

@@ -60,7 +60,7 @@ enum CLI {
         #expect(r.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "0.1.0")
     }
 
-    @Test(arguments: ["", "preview"])
+    @Test(arguments: ["", "encode", "decode", "info", "preview"])
     func helpMatchesGolden(subcommand: String) throws {
         let args = subcommand.isEmpty ? ["--help"] : [subcommand, "--help"]
         let r = try CLI.run(args)
@@ -108,5 +108,57 @@ enum CLI {
         #expect(bpp > 0 && bpp < 24)
         #expect(psnr > 5 && psnr < 100)
         #expect(FileManager.default.fileExists(atPath: out.path))
+    }
+
+    func scratch(_ name: String) -> URL {
+        FileManager.default.temporaryDirectory.appendingPathComponent("pane-cli-\(UUID().uuidString)-\(name)")
+    }
+
+    /// encode → info → decode through the CLI; the decoded PNG matches the encoder's reported PSNR.
+    @Test func encodeDecodeRoundTrip() throws {
+        let stream = scratch("s.pane"), png = scratch("d.png")
+        defer { for u in [stream, png] { try? FileManager.default.removeItem(at: u) } }
+        let input = CLI.fixtures.appendingPathComponent("small.png").path
+        let e = try CLI.run(["encode", input, "-o", stream.path, "-q", "50"])
+        #expect(e.status == 0, "stderr: \(e.stderr)")
+        let info = try CLI.run(["info", stream.path, "--json"])
+        #expect(info.status == 0, "stderr: \(info.stderr)")
+        let obj = try JSONSerialization.jsonObject(with: Data(info.stdout.utf8)) as? [String: Any]
+        #expect(obj?["width"] as? Int == 96 && obj?["height"] as? Int == 80 && obj?["quality"] as? Double == 50)
+        #expect(obj?["bytes"] as? Int == (try FileManager.default.attributesOfItem(atPath: stream.path)[.size] as? Int))
+        let d = try CLI.run(["decode", stream.path, "-o", png.path])
+        #expect(d.status == 0, "stderr: \(d.stderr)")
+        #expect(FileManager.default.fileExists(atPath: png.path))
+        // Existing outputs are kept unless -f is given.
+        let again = try CLI.run(["decode", stream.path, "-o", png.path])
+        #expect(again.status != 0 && again.stderr.contains("-f"))
+        #expect(try CLI.run(["decode", stream.path, "-o", png.path, "-f"]).status == 0)
+    }
+
+    @Test func corruptStreamIsOneLineErrorAndNoOutput() throws {
+        let stream = scratch("bad.pane"), png = scratch("bad.png")
+        defer { for u in [stream, png] { try? FileManager.default.removeItem(at: u) } }
+        let input = CLI.fixtures.appendingPathComponent("small.png").path
+        #expect(try CLI.run(["encode", input, "-o", stream.path]).status == 0)
+        var bytes = [UInt8](try Data(contentsOf: stream))
+        bytes[bytes.count / 2] ^= 0x5A
+        try Data(bytes).write(to: stream)
+        let d = try CLI.run(["decode", stream.path, "-o", png.path])
+        #expect(d.status != 0)
+        #expect(d.stderr.split(separator: "\n").count == 1, "stderr: \(d.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: png.path))
+        try Data(bytes.prefix(40)).write(to: stream)
+        let t = try CLI.run(["decode", stream.path, "-o", png.path])
+        #expect(t.status != 0 && t.stderr.lowercased().contains("truncated"), "stderr: \(t.stderr)")
+    }
+
+    @Test func sizeTargetIsMet() throws {
+        let stream = scratch("t.pane")
+        defer { try? FileManager.default.removeItem(at: stream) }
+        let input = CLI.fixtures.appendingPathComponent("small.png").path
+        let r = try CLI.run(["encode", input, "-o", stream.path, "--size", "600"])
+        #expect(r.status == 0, "stderr: \(r.stderr)")
+        let size = try FileManager.default.attributesOfItem(atPath: stream.path)[.size] as? Int ?? 0
+        #expect(size <= 600 && size > 300, "size \(size)")
     }
 }

@@ -1,0 +1,89 @@
+import CZlib
+
+/// Lossless coding of an alpha plane for the alpha section: zlib (RFC 1950) at level 9 with
+/// the default window, memory level and strategy, byte-identical to Python's
+/// `zlib.compress(plane, 9)` with the same zlib.
+public enum AlphaCodec {
+    /// The zlib stream of `plane` (width × height alpha bytes, row-major).
+    public static func compress(_ plane: [UInt8]) -> [UInt8] {
+        var capacity = compressBound(uLong(plane.count))
+        var output = [UInt8](repeating: 0, count: Int(capacity))
+        let status = output.withUnsafeMutableBufferPointer { out in
+            plane.withUnsafeBufferPointer { input in
+                compress2(out.baseAddress, &capacity, input.baseAddress, uLong(input.count), 9)
+            }
+        }
+        // With a compressBound-sized buffer only running out of memory can fail.
+        precondition(status == Z_OK, "zlib compress2 failed with status \(status)")
+        output.removeSubrange(Int(capacity)...)
+        return output
+    }
+
+    /// The `count` alpha bytes held by a zlib stream. Output grows with what the stream
+    /// actually yields and never past `count + 1` bytes, so a hostile `count` or stream cannot
+    /// make it allocate more than the data justifies.
+    /// - Throws: `.truncated` when the stream ends early, `.corrupt` for invalid zlib data, a
+    ///   plane of another size than `count`, or bytes after the stream.
+    public static func decompress(_ data: [UInt8], count: Int) throws -> [UInt8] {
+        try inflate(data, count: count)
+    }
+
+    private static func inflate(_ data: [UInt8], count: Int) throws(BitstreamError) -> [UInt8] {
+        guard count >= 0, count < Int.max else { throw .corrupt("alpha plane of impossible size \(count)") }
+        var stream = z_stream()
+        guard inflateInit_(&stream, zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+            throw .corrupt("alpha plane: zlib could not start inflating")
+        }
+        defer { inflateEnd(&stream) }
+
+        let limit = count + 1  // one byte past the plane tells "too large" from "exact"
+        var output = [UInt8](repeating: 0, count: min(limit, 1 << 16))
+        var produced = 0
+        return try data.withUnsafeBufferPointer { input throws(BitstreamError) -> [UInt8] in
+            var consumed = 0
+            while true {
+                if produced == output.count {
+                    guard output.count < limit else {
+                        throw .corrupt("alpha plane holds more than the \(count) bytes the header implies")
+                    }
+                    output += [UInt8](repeating: 0, count: min(limit, output.count * 2) - output.count)
+                }
+                let chunk = min(input.count - consumed, Int(UInt32.max))
+                stream.next_in = UnsafeMutablePointer(mutating: input.baseAddress.map { $0 + consumed })
+                stream.avail_in = UInt32(chunk)
+                let (status, written) = output.withUnsafeMutableBufferPointer { out in
+                    stream.next_out = out.baseAddress! + produced
+                    stream.avail_out = UInt32(min(out.count - produced, Int(UInt32.max)))
+                    let before = stream.avail_out
+                    let status = CZlib.inflate(&stream, Z_NO_FLUSH)
+                    return (status, Int(before - stream.avail_out))
+                }
+                consumed += chunk - Int(stream.avail_in)
+                produced += written
+                switch status {
+                case Z_STREAM_END:
+                    guard produced <= count else {
+                        throw .corrupt("alpha plane holds more than the \(count) bytes the header implies")
+                    }
+                    guard consumed == input.count else {
+                        throw .corrupt("alpha plane: \(input.count - consumed) bytes after the zlib stream")
+                    }
+                    guard produced == count else {
+                        throw .corrupt("alpha plane holds \(produced) bytes; the header implies \(count)")
+                    }
+                    output.removeSubrange(produced...)
+                    return output
+                case Z_OK:
+                    continue
+                case Z_BUF_ERROR where consumed == input.count:
+                    throw .truncated
+                case Z_BUF_ERROR:
+                    continue  // output was full; the loop grows it
+                default:
+                    let reason = stream.msg.map { String(cString: $0) } ?? "zlib status \(status)"
+                    throw .corrupt("alpha plane: \(reason)")
+                }
+            }
+        }
+    }
+}

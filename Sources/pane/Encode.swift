@@ -1,0 +1,119 @@
+import ArgumentParser
+import Foundation
+import Pane
+import PaneImageIO
+import PaneMetrics
+
+/// Output-file options shared by commands that write one file.
+struct OutputOptions: ParsableArguments {
+    @Option(name: .shortAndLong, help: "Output file.")
+    var output: String
+
+    @Flag(name: .shortAndLong, help: "Overwrite the output if it exists.")
+    var force = false
+
+    func checkWritable() throws {
+        if !force && FileManager.default.fileExists(atPath: output) {
+            throw ValidationError("\(output) exists; pass -f to overwrite it")
+        }
+    }
+}
+
+struct Encode: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Compress a PNG or JPEG image into a .pane file.",
+        discussion: """
+            Pick the size with one of: -q (quality 0…100, default 75), --bpp (target bits per pixel) \
+            or --size (target bytes); targets are met by searching the continuous quality.
+            """
+    )
+
+    @Argument(help: "Input image (PNG or JPEG).")
+    var input: String
+
+    @OptionGroup var out: OutputOptions
+
+    @Option(name: [.short, .long], help: "Quality, 0 (smallest) … 100 (best).")
+    var quality: Double?
+
+    @Option(name: .long, help: "Target bits per pixel (quality found by search).")
+    var bpp: Double?
+
+    @Option(name: .long, help: "Target file size in bytes (quality found by search).")
+    var size: Int?
+
+    @Flag(name: .long, help: "Also decode and print PSNR / MS-SSIM of the result.")
+    var verbose = false
+
+    @OptionGroup var modelOptions: ModelOptions
+
+    func validate() throws {
+        if [quality != nil, bpp != nil, size != nil].filter({ $0 }).count > 1 {
+            throw ValidationError("pass only one of -q, --bpp, --size")
+        }
+        if let quality, !(0...100).contains(quality) { throw ValidationError("--quality must be within 0…100, got \(quality)") }
+        if let bpp, !(bpp > 0 && bpp < 64) { throw ValidationError("--bpp must be in (0, 64), got \(bpp)") }
+        if let size, size < 64 { throw ValidationError("--size must be at least 64 bytes, got \(size)") }
+    }
+
+    func run() throws {
+        try out.checkWritable()
+        let image = try Image(contentsOfFile: input)
+        let codec = try modelOptions.loadCodec()
+        let start = Date()
+        let encoded: Codec.Encoded
+        if let target = bpp.map({ $0 * Double(image.width * image.height) / 8 }) ?? size.map(Double.init) {
+            encoded = try codec.encode(image, targetBytes: Int(target))
+        } else {
+            encoded = try codec.encode(image, quality: quality ?? 75)
+        }
+        let seconds = Date().timeIntervalSince(start)
+        try FileIO.writeAtomically(Data(encoded.bytes), to: out.output)
+        let bits = Double(encoded.bytes.count * 8) / Double(image.width * image.height)
+        var line = "\(out.output): \(encoded.bytes.count) bytes, \(fmt(bits, 4)) bpp (\(fmt(seconds * 1000, 0)) ms)"
+        if verbose {
+            let decoded = codec.reconstruction(of: encoded)
+            line += ", PSNR \(fmt(try psnr(image, decoded), 2)) dB"
+            if image.width >= 161 && image.height >= 161 {
+                line += ", MS-SSIM \(fmt(try msSSIM(image, decoded), 4))"
+            }
+        }
+        note(line)
+    }
+}
+
+struct Decode: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Decode a .pane file to PNG (or JPEG / PPM, chosen by the output's extension)."
+    )
+
+    @Argument(help: "Input .pane file.")
+    var input: String
+
+    @OptionGroup var out: OutputOptions
+
+    @OptionGroup var modelOptions: ModelOptions
+
+    func run() throws {
+        try out.checkWritable()
+        let bytes = [UInt8](try FileIO.contents(ofFile: input))
+        let codec = try modelOptions.loadCodec()
+        let image = try codec.decode(bytes)
+        let ext = URL(fileURLWithPath: out.output).pathExtension.lowercased()
+        switch ext {
+        case "jpg", "jpeg":
+            guard image.alpha == nil else { throw ValidationError("JPEG cannot hold the image's alpha; write PNG") }
+            try image.write(toFile: out.output, as: .jpeg(JPEGOptions(quality: 95)))
+        case "ppm", "pgm":
+            try FileIO.writeAtomically(Data(netpbm(image)), to: out.output)
+        default:
+            try image.write(toFile: out.output, as: .png)
+        }
+    }
+
+    /// Binary PPM (RGB) or PGM (gray); alpha is dropped as the format has none.
+    private func netpbm(_ image: Image) -> [UInt8] {
+        let magic = image.isGrayscale ? "P5" : "P6"
+        return Array("\(magic)\n\(image.width) \(image.height)\n255\n".utf8) + image.pixels
+    }
+}

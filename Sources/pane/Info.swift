@@ -1,0 +1,32 @@
+import ArgumentParser
+import Foundation
+import Pane
+import PaneBitstream
+import PaneImageIO
+
+struct Info: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Describe a .pane file (header and sections).")
+
+    @Argument(help: "Input .pane file.")
+    var input: String
+
+    @Flag(name: .long, help: "Print one JSON object.")
+    var json = false
+
+    func run() throws {
+        let bytes = [UInt8](try FileIO.contents(ofFile: input))
+        let file = try PaneFile(parsing: bytes)
+        let h = file.header
+        let bits = Double(bytes.count * 8) / Double(h.width * h.height)
+        let sections = file.sections.map { s in "{\"kind\": \"\(s.kind)\", \"tile\": \(s.tile), \"slice\": \(s.slice), \"bytes\": \(s.payload.count)}" }
+        if json {
+            print("{\"width\": \(h.width), \"height\": \(h.height), \"layout\": \"\(h.colorLayout)\", \"alpha\": \(h.hasAlpha), "
+                  + "\"quality\": \(h.quality), \"model\": \"\(h.modelIDHex)\", \"bytes\": \(bytes.count), \"bpp\": \(fmt(bits, 5)), "
+                  + "\"tile_size\": \(h.tileSize), \"sections\": [\(sections.joined(separator: ", "))]}")
+        } else {
+            print("\(input): \(h.width)×\(h.height) \(h.colorLayout)\(h.hasAlpha ? "+alpha" : ""), quality \(fmt(h.quality, 2)), "
+                  + "\(bytes.count) bytes (\(fmt(bits, 4)) bpp), model \(h.modelIDHex)")
+            for s in file.sections { print("  \(s.kind) tile \(s.tile) slice \(s.slice): \(s.payload.count) bytes") }
+        }
+    }
+}
