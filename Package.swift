@@ -32,16 +32,21 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "Pane", dependencies: ["PaneModel", "PaneEntropy", "PaneBitstream", "PaneImageIO", "PaneMetrics"],
                 swiftSettings: release),
+        // RD sweeps against other codecs, SVG plots, the batch runner.
+        .target(name: "PaneTools", dependencies: ["Pane", "PaneImageIO", "PaneMetrics", "PaneBitstream"]),
         .executableTarget(name: "pane", dependencies: [
-            "Pane", "PaneImageIO", "PaneMetrics",
+            "Pane", "PaneImageIO", "PaneMetrics", "PaneBitstream", "PaneTools",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "PaneImageIOTests", dependencies: ["PaneImageIO"], resources: [.copy("Fixtures")]),
         .testTarget(name: "PaneMetricsTests", dependencies: ["PaneMetrics", "PaneImageIO"], exclude: ["reference_metrics.py"]),
-        .testTarget(name: "PaneModelTests", dependencies: ["PaneModel", "PaneKernels", "CPaneKernels", "Pane", "PaneImageIO", "PaneMetrics"],
+        .testTarget(name: "PaneModelTests", dependencies: ["PaneModel", "PaneKernels", "CPaneKernels", "Pane", "PaneImageIO", "PaneMetrics",
+                                                      "PaneBitstream", "PaneEntropy"],
                     exclude: ["Fixtures"], swiftSettings: release),
         .testTarget(name: "PaneEntropyTests", dependencies: ["PaneEntropy"], exclude: ["Fixtures"], swiftSettings: release),
         .testTarget(name: "PaneBitstreamTests", dependencies: ["PaneBitstream"], exclude: ["Fixtures"]),
+        .testTarget(name: "PaneToolsTests", dependencies: ["PaneTools", "Pane", "PaneImageIO", "PaneMetrics"],
+                    exclude: ["Fixtures"], swiftSettings: release),
         .testTarget(name: "paneTests", dependencies: ["pane"], exclude: ["Fixtures"]),
     ],
     // Kernels hand raw buffers to concurrentPerform; Swift 6's Sendable checking cannot see that the slices are disjoint.

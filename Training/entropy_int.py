@@ -258,6 +258,76 @@ class IntegerEntropyModel:
         lrp_table = np.round(0.5 * np.tanh(k / (1 << LRP_BITS)) * (1 << MEAN_BITS)).astype(np.int64)
         return cls(h_s, slices, hyper_scales, s, table, lrp_table)
 
+    # ----- loading (from the exported model file: what the codec runs) -----
+    @classmethod
+    def from_tensors(cls, tensors: dict, manifest: dict):
+        """The integer path as stored in a model file (`int.*` tensors of Models/pane.safetensors,
+        loaded with safetensors.numpy) and its manifest (Models/pane.json), with the checks of
+        Sources/PaneModel/IntegerEntropyModel.swift. Calibration is not reproducible bit for bit,
+        so the codec must run these stored integers, never a fresh `build`.
+
+        The float scales used only at build time (weight_scale, hyper_scales, y_scale) are unknown
+        here and set to NaN.
+        """
+        spec = manifest["entropy_int"]
+        for key, value in (("version", 1), ("activation_max", ACT_MAX), ("mean_bits", MEAN_BITS),
+                           ("lrp_bits", LRP_BITS), ("lrp_range", LRP_RANGE)):
+            if spec.get(key) != value:
+                raise ValueError(f"entropy_int.{key} is {spec.get(key)!r}; this code runs {value}")
+        cfg, sl_spec = manifest["config"], manifest["slices"]
+        M, size, count, hidden = cfg["M"], sl_spec["size"], sl_spec["count"], spec["slice_hidden"]
+        levels = manifest["scale_table"]["levels"]
+        if count * size != M:
+            raise ValueError(f"{count} slices of {size} do not split M = {M}")
+
+        def tensor(name, shape, dtype):
+            if name not in tensors:
+                raise KeyError(f"model file has no tensor {name}")
+            t = np.asarray(tensors[name])
+            if tuple(t.shape) != tuple(shape):
+                raise ValueError(f"{name}: shape {tuple(t.shape)}, expected {tuple(shape)}")
+            if t.dtype != dtype:
+                raise ValueError(f"{name}: dtype {t.dtype}, expected {np.dtype(dtype)}")
+            return t.astype(np.int64)
+
+        def layer(name, kind, cin, cout, k, stride, padding, output_padding, relu, requantized=True):
+            shape = (cin, cout, k, k) if kind == "deconv" else (cout, cin, k, k)
+            w = tensor(f"{name}.weight", shape, np.int32)
+            if np.abs(w).max(initial=0) > ACT_MAX:
+                raise ValueError(f"{name}: weights exceed int16")
+            b = tensor(f"{name}.bias", (cout,), np.int64)
+            if np.abs(b).max(initial=0) >= 1 << 40:
+                raise ValueError(f"{name}: bias exceeds 2^40")
+            m = shift = None
+            if requantized:
+                m = tensor(f"{name}.multiplier", (cout,), np.int32)
+                shift = tensor(f"{name}.shift", (cout,), np.int32)
+                if not (((m >= 1 << 14) & (m < 1 << 15)).all() and ((shift >= 1) & (shift <= 62)).all()):
+                    raise ValueError(f"{name}: requantisation multiplier or shift out of range")
+            return IntLayer(kind, stride, padding, output_padding, w, b, np.full(cout, np.nan), m, shift, relu)
+
+        h_s = [layer(f"int.h_s.{n}", d["type"], d["in"], d["out"], d["kernel"], d["stride"], d["padding"],
+                     d["output_padding"], d["relu"]) for n, d in enumerate(spec["h_s"])]
+        slices = []
+        for i in range(count):
+            cin = M + size * i
+
+            def pair(net, cin, final_requantized=True):
+                return [layer(f"int.{net}.{i}.0", "conv", cin, hidden, 3, 1, 1, 0, True),
+                        layer(f"int.{net}.{i}.1", "conv", hidden, size, 3, 1, 1, 0, False, final_requantized)]
+
+            mean, scale, lrp = pair("cc_mean", cin), pair("cc_scale", cin, False), pair("lrp", cin + size)
+            thresholds = tensor(f"int.cc_scale.{i}.thresholds", (size, levels - 1), np.int64)
+            y_m = tensor(f"int.yhat.{i}.multiplier", (size,), np.int32)
+            y_shift = tensor(f"int.yhat.{i}.shift", (size,), np.int32)
+            if not ((y_shift >= 1) & (y_shift <= 62)).all():
+                raise ValueError(f"int.yhat.{i}.shift out of range")
+            slices.append(SliceNets(mean, scale, lrp, thresholds, y_m, y_shift, float("nan")))
+        lrp_table = tensor("int.lrp_table", (2 * LRP_RANGE + 1,), np.int32)
+        table = np.exp(np.linspace(math.log(manifest["scale_table"]["min"]), math.log(manifest["scale_table"]["max"]),
+                                   levels))
+        return cls(h_s, slices, np.full(2 * M, np.nan), size, table, lrp_table)
+
     # ----- the exact path (what encoder and decoder both run) -----
     def hyper(self, z_hat: np.ndarray):
         """ẑ (Nz, h, w) integers -> int16 hyper features (2M, 4h, 4w)."""

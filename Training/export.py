@@ -249,6 +249,14 @@ def main(argv=None):
     if args.fixtures:
         meta = write_fixtures(net, manifest, args.fixtures, args.sample, int_model)
         print(f"wrote fixtures to {args.fixtures}: sample PSNR {meta['sample_psnr']:.3f} dB at q{meta['quality']}")
+        # Conformance streams of the Python reference codec, read from the files just written
+        # (Tests/PaneModelTests/ConformanceTests.swift decodes them in Swift).
+        sys.path.insert(0, str(Path(__file__).resolve().parent / "tests"))
+        import make_conformance_fixtures
+        conformance = make_conformance_fixtures.write(args.fixtures / "conformance", args.out / f"{args.name}.json")
+        print(f"wrote {len(conformance['streams']) + len(conformance['latent']['streams'])} conformance streams to "
+              f"{args.fixtures / 'conformance'}; now regenerate the Swift-written ones: PANE_WRITE_CONFORMANCE=1 "
+              "swift test -c release -Xswiftc -enable-testing --filter ConformanceTests/swiftWrittenStreams")
 
 
 if __name__ == "__main__":

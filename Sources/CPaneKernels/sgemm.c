@@ -24,7 +24,7 @@ void pane_sgemm_reference(int m, int n, int k,
 // 4 rows × 16 columns per micro-tile: 8 accumulators, 2 loads of B and
 // 4 broadcasts of A per step of k. Tails go to the reference loop.
 __attribute__((target("avx2,fma")))
-static void sgemm_avx2(int m, int n, int k,
+static void sgemm_avx2_panel(int m, int n, int k,
                        const float *a, int lda,
                        const float *b, int ldb,
                        float *c, int ldc) {
@@ -71,6 +71,21 @@ static void sgemm_avx2(int m, int n, int k,
         }
     }
     if (n16 < n) pane_sgemm_reference(m, n - n16, k, a, lda, b + n16, ldb, c + n16, ldc);
+}
+
+// Blocks of K keep the 16-column strip of B that a micro-tile walks (KC rows of
+// 64 bytes) in L1 while every row block of A reuses it.
+enum { KC = 256 };
+
+__attribute__((target("avx2,fma")))
+static void sgemm_avx2(int m, int n, int k,
+                       const float *a, int lda,
+                       const float *b, int ldb,
+                       float *c, int ldc) {
+    for (int p0 = 0; p0 < k; p0 += KC) {
+        const int kc = k - p0 < KC ? k - p0 : KC;
+        sgemm_avx2_panel(m, n, kc, a + p0, lda, b + (size_t)p0 * ldb, ldb, c, ldc);
+    }
 }
 
 static pane_cpu_path detected = -1;

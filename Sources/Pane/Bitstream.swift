@@ -42,6 +42,7 @@ extension Codec {
     public struct Encoded: Sendable {
         public let bytes: [UInt8]
         let header: PaneHeader
+        let zHat: IntegerEntropyModel.IntTensor
         let yHat: IntegerEntropyModel.IntTensor
         let alpha: [UInt8]?
     }
@@ -71,15 +72,28 @@ extension Codec {
 
     /// Quality is stored in hundredths; the encoder uses that stored value so decoders agree.
     public func encode(_ analysis: Analysis, quality requested: Double) throws -> Encoded {
-        guard requested >= 0, requested <= 100 else { throw PaneError.invalidQuality(requested) }
-        let quality = (requested * 100).rounded() / 100
         let image = analysis.image
+        return try encodeLatent(analysis.y, quality: requested, width: image.width, height: image.height,
+                                grayscale: image.isGrayscale, alpha: image.alpha)
+    }
+
+    /// Everything of `encode` after g_a: `y` is g_a's output (before the gain) for a `width × height`
+    /// image, `M × ⌈height/64⌉·4 × ⌈width/64⌉·4`. The conformance tests feed it fixed latents
+    /// (Training/codec.py `Codec.encode_latent` is its twin).
+    func encodeLatent(_ y: Tensor, quality requested: Double, width: Int, height: Int,
+                      grayscale: Bool = false, alpha: [UInt8]? = nil) throws -> Encoded {
+        guard requested >= 0, requested <= 100 else { throw PaneError.invalidQuality(requested) }
+        let pw = (width + Self.alignment - 1) / Self.alignment * Self.alignment
+        let ph = (height + Self.alignment - 1) / Self.alignment * Self.alignment
+        precondition(y.channels == network.latentChannels && y.height == ph / 16 && y.width == pw / 16,
+                     "latent of \(y.channels)×\(y.height)×\(y.width) for a \(width)×\(height) image")
+        let quality = (requested * 100).rounded() / 100
         let (yTables, zTables) = try tables()
         let (gain, _) = network.gains(quality: quality)
-        let y = PaneNetwork.scaleChannels(analysis.y, gain)
+        let y = PaneNetwork.scaleChannels(y, gain)
         let z = network.h_a(y)
         let zHat = IntegerEntropyModel.IntTensor(channels: z.channels, height: z.height, width: z.width,
-                                                 data: z.data.map { Int64($0.rounded(.toNearestOrEven)) })
+                                                 data: z.data.map { Int64(symbol(Double($0))) })
         let zIndexes = Self.channelIndexes(channels: z.channels, plane: z.height * z.width)
         var sections = [Section(kind: .z, payload: try RANS.encode(symbols: zHat.data.map { Int32(clamping: $0) },
                                                                    indexes: zIndexes, tables: zTables))]
@@ -89,21 +103,36 @@ extension Codec {
         let unit = pow(2, -Double(model.meanBits))
         let yHat = try model.runSlices(hyper: hyper, sliceSize: size) { i, mu, index in
             let q = (0..<mu.count).map { j in
-                Int32(clamping: Int64((Double(y.data[i * size * plane + j]) - Double(mu[j]) * unit).rounded(.toNearestOrEven)))
+                symbol(Double(y.data[i * size * plane + j]) - Double(mu[j]) * unit)
             }
             sections.append(Section(kind: .y, slice: i, payload: try RANS.encode(symbols: q, indexes: index, tables: yTables)))
             return q
         }
-        if let alpha = image.alpha { sections.append(Section(kind: .alpha, payload: AlphaCodec.compress(alpha))) }
-        let header = PaneHeader(modelID: modelID, width: image.width, height: image.height,
-                                colorLayout: image.isGrayscale ? .gray : .rgb, hasAlpha: image.alpha != nil,
+        if let alpha { sections.append(Section(kind: .alpha, payload: AlphaCodec.compress(alpha))) }
+        let header = PaneHeader(modelID: modelID, width: width, height: height,
+                                colorLayout: grayscale ? .gray : .rgb, hasAlpha: alpha != nil,
                                 quality: quality, tileSize: 0, sliceCount: network.manifest.slices.count)
         let bytes = PaneFile(header: header, sections: sections).serialized()
-        return Encoded(bytes: bytes, header: header, yHat: yHat, alpha: image.alpha)
+        return Encoded(bytes: bytes, header: header, zHat: zHat, yHat: yHat, alpha: alpha)
+    }
+
+    /// The exact part of decoding: what `decode` gives g_s (Training/codec.py `decode_latents`).
+    struct Latents: Sendable {
+        let header: PaneHeader
+        let zHat: IntegerEntropyModel.IntTensor
+        /// Fixed point, units of 2^−meanBits.
+        let yHat: IntegerEntropyModel.IntTensor
+        let alpha: [UInt8]?
     }
 
     /// Decodes a `.pane` stream written for this model.
     public func decode(_ bytes: [UInt8]) throws -> Image {
+        let latents = try decodeLatents(bytes)
+        return synthesize(latents.yHat, header: latents.header, alpha: latents.alpha)
+    }
+
+    /// Parses `bytes` and runs the entropy decoder and the integer path: ẑ, ŷ and alpha, no g_s.
+    func decodeLatents(_ bytes: [UInt8]) throws -> Latents {
         let file = try PaneFile(parsing: bytes, expectedModelIDs: [modelID])
         let header = file.header
         guard header.tileSize == 0 else { throw CodecError.tiledStreamsUnsupported(tileSize: header.tileSize) }
@@ -130,7 +159,7 @@ extension Codec {
             try RANS.decode(section(.y, i), indexes: index, tables: yTables)
         }
         let alpha = header.hasAlpha ? try AlphaCodec.decompress(section(.alpha, 0), count: header.width * header.height) : nil
-        return synthesize(yHat, header: header, alpha: alpha)
+        return Latents(header: header, zHat: zHat, yHat: yHat, alpha: alpha)
     }
 
     /// g_s on the fixed-point ŷ, cropped to the image.
@@ -147,6 +176,12 @@ extension Codec {
     static func channelIndexes(channels: Int, plane: Int) -> [Int32] {
         (0..<channels).flatMap { c in [Int32](repeating: Int32(c), count: plane) }
     }
+}
+
+/// round(v) ties to even, clamped to the int32 symbol range (NaN → 0): never traps on odd floats.
+private func symbol(_ v: Double) -> Int32 {
+    guard v.isFinite else { return 0 }
+    return Int32(min(max(v.rounded(.toNearestOrEven), Double(Int32.min)), Double(Int32.max)))
 }
 
 private func hexValue(_ c: UInt8) -> UInt8 {

@@ -55,3 +55,18 @@ public enum CPUPath: String, Sendable {
         pane_cpu_force(path == .avx2 ? PANE_CPU_AVX2 : PANE_CPU_SCALAR) == PANE_CPU_AVX2 ? .avx2 : .scalar
     }
 }
+
+/// C[m×n] += A[m×k] · B[k×n] in double precision, columns split across threads.
+/// Exact for integer-valued operands whose partial sums stay below 2^53 (the integer
+/// entropy path), so the result does not depend on the CPU path or the thread count.
+public func exactIntegerGEMM(m: Int, n: Int, k: Int,
+                             _ a: UnsafePointer<Double>, lda: Int,
+                             _ b: UnsafePointer<Double>, ldb: Int,
+                             _ c: UnsafeMutablePointer<Double>, ldc: Int) {
+    let parts = m * n * k < 1 << 16 ? [0..<n] : Parallel.ranges(n, grain: 16)
+    Parallel.forEach(parts.count) { p in
+        let r = parts[p]
+        pane_dgemm(Int32(m), Int32(r.count), Int32(k), a, Int32(lda),
+                   b + r.lowerBound, Int32(ldb), c + r.lowerBound, Int32(ldc))
+    }
+}

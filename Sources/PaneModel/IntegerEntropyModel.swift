@@ -1,3 +1,5 @@
+import PaneKernels
+
 /// The exact integer entropy path (DESIGN.md, Determinism), mirroring
 /// `Training/entropy_int.py` operation for operation: int16 activations, int16
 /// weights with the input scales folded in, int64 accumulation, fixed-point
@@ -29,7 +31,8 @@ public struct IntegerEntropyModel: Sendable {
         let transposed: Bool
         let inChannels: Int, outChannels: Int, kernel: Int, stride: Int, padding: Int, outputPadding: Int
         /// conv: `out × in·k·k`; transposed: `(out·k·k) × in` (PyTorch's `in, out, k, k` transposed at load).
-        let weight: [Int64]
+        /// Integers held as doubles: products and sums stay below 2^41, so double arithmetic is exact.
+        let weight: [Double]
         let bias: [Int64]
         let multiplier: [Int64], shift: [Int64]
         let relu: Bool
@@ -44,7 +47,7 @@ public struct IntegerEntropyModel: Sendable {
             let h = x.height, w = x.width, k = kernel, s = stride, p = padding
             let oh = (h + 2 * p - k) / s + 1, ow = (w + 2 * p - k) / s + 1
             let plane = oh * ow, rows = inChannels * k * k
-            var col = [Int64](repeating: 0, count: rows * plane)
+            var col = [Double](repeating: 0, count: rows * plane)
             for ci in 0..<inChannels {
                 for ky in 0..<k {
                     for kx in 0..<k {
@@ -54,56 +57,54 @@ public struct IntegerEntropyModel: Sendable {
                             if iy < 0 || iy >= h { continue }
                             for ox in 0..<ow {
                                 let ix = ox * s - p + kx
-                                if ix >= 0 && ix < w { col[row + oy * ow + ox] = x.data[(ci * h + iy) * w + ix] }
+                                if ix >= 0 && ix < w { col[row + oy * ow + ox] = Double(x.data[(ci * h + iy) * w + ix]) }
                             }
                         }
                     }
                 }
             }
-            var out = [Int64](repeating: 0, count: outChannels * plane)
-            col.withUnsafeBufferPointer { c in
-                weight.withUnsafeBufferPointer { wt in
+            var out = [Double](repeating: 0, count: outChannels * plane)
+            weight.withUnsafeBufferPointer { wt in
+                col.withUnsafeBufferPointer { c in
                     out.withUnsafeMutableBufferPointer { o in
-                        for oc in 0..<outChannels {
-                            let acc = o.baseAddress! + oc * plane
-                            for i in 0..<plane { acc[i] = bias[oc] }
-                            for r in 0..<rows {
-                                let wv = wt[oc * rows + r]
-                                if wv == 0 { continue }
-                                let src = c.baseAddress! + r * plane
-                                for i in 0..<plane { acc[i] &+= wv &* src[i] }
-                            }
-                        }
+                        exactIntegerGEMM(m: outChannels, n: plane, k: rows, wt.baseAddress!, lda: rows,
+                                         c.baseAddress!, ldb: plane, o.baseAddress!, ldc: plane)
                     }
                 }
             }
-            return IntTensor(channels: outChannels, height: oh, width: ow, data: out)
+            var result = [Int64](repeating: 0, count: out.count)
+            for oc in 0..<outChannels {
+                for i in (oc * plane)..<((oc + 1) * plane) { result[i] = Int64(out[i]) + bias[oc] }
+            }
+            return IntTensor(channels: outChannels, height: oh, width: ow, data: result)
         }
 
         private func accumulateTransposed(_ x: IntTensor) -> IntTensor {
             let h = x.height, w = x.width, k = kernel, s = stride, p = padding
             let oh = (h - 1) * s - 2 * p + k + outputPadding, ow = (w - 1) * s - 2 * p + k + outputPadding
-            let plane = h * w, outPlane = oh * ow
+            let plane = h * w, outPlane = oh * ow, rows = outChannels * k * k
+            let input = x.data.map(Double.init)
+            var col = [Double](repeating: 0, count: rows * plane)
+            weight.withUnsafeBufferPointer { wt in
+                input.withUnsafeBufferPointer { src in
+                    col.withUnsafeMutableBufferPointer { c in
+                        exactIntegerGEMM(m: rows, n: plane, k: inChannels, wt.baseAddress!, lda: inChannels,
+                                         src.baseAddress!, ldb: plane, c.baseAddress!, ldc: plane)
+                    }
+                }
+            }
             var out = [Int64](repeating: 0, count: outChannels * outPlane)
-            var col = [Int64](repeating: 0, count: plane)
             for oc in 0..<outChannels {
                 for i in 0..<outPlane { out[oc * outPlane + i] = bias[oc] }
                 for ky in 0..<k {
                     for kx in 0..<k {
-                        let r = (oc * k + ky) * k + kx
-                        for i in 0..<plane { col[i] = 0 }
-                        for ci in 0..<inChannels {
-                            let wv = weight[r * inChannels + ci]
-                            if wv == 0 { continue }
-                            let base = ci * plane
-                            for i in 0..<plane { col[i] &+= wv &* x.data[base + i] }
-                        }
+                        let r = ((oc * k + ky) * k + kx) * plane
                         for iy in 0..<h {
                             let oy = iy * s - p + ky
                             if oy < 0 || oy >= oh { continue }
                             for ix in 0..<w {
                                 let ox = ix * s - p + kx
-                                if ox >= 0 && ox < ow { out[oc * outPlane + oy * ow + ox] &+= col[iy * w + ix] }
+                                if ox >= 0 && ox < ow { out[oc * outPlane + oy * ow + ox] += Int64(col[r + iy * w + ix]) }
                             }
                         }
                     }
@@ -251,8 +252,10 @@ extension IntegerEntropyModel {
                     throw ModelError.invalidField(name, "requantisation multiplier or shift out of range")
                 }
             }
+            // |w|, |a| ≤ 2^15 and K terms: every partial sum is below 2^(30 + log2 K) < 2^53.
+            guard cin * k * k < 1 << 22 else { throw ModelError.invalidField(name, "\(cin * k * k) terms per output are too many to sum exactly") }
             return Layer(transposed: transposed, inChannels: cin, outChannels: cout, kernel: k, stride: stride,
-                         padding: padding, outputPadding: outputPadding, weight: w, bias: bias,
+                         padding: padding, outputPadding: outputPadding, weight: w.map(Double.init), bias: bias,
                          multiplier: m, shift: sh, relu: relu)
         }
         h_s = try spec.h_s.enumerated().map { n, l in

@@ -33,6 +33,30 @@ import CPaneKernels
         }
     }
 
+    /// The exact-integer GEMM: int16-range integer operands give bit-identical results on every path.
+    @Test(arguments: [(5, 19, 1512), (64, 1536, 168), (3, 7, 9)])
+    func integerGEMMIsExactOnEveryPath(m: Int, n: Int, k: Int) {
+        var rng = Generator(state: UInt64(m * 7 + n * 3 + k))
+        let a = (0..<(m * k)).map { _ in Double(Int.random(in: -32767...32767, using: &rng)) }
+        let b = (0..<(k * n)).map { _ in Double(Int.random(in: -32767...32767, using: &rng)) }
+        var exact = [Int64](repeating: 0, count: m * n)
+        for i in 0..<m { for p in 0..<k { for j in 0..<n { exact[i * n + j] += Int64(a[i * k + p]) * Int64(b[p * n + j]) } } }
+        let before = CPUPath.current
+        defer { CPUPath.force(before) }
+        for path in [CPUPath.scalar, .avx2] {
+            CPUPath.force(path)
+            var c = [Double](repeating: 0, count: m * n)
+            a.withUnsafeBufferPointer { ap in
+                b.withUnsafeBufferPointer { bp in
+                    c.withUnsafeMutableBufferPointer { cp in
+                        exactIntegerGEMM(m: m, n: n, k: k, ap.baseAddress!, lda: k, bp.baseAddress!, ldb: n, cp.baseAddress!, ldc: n)
+                    }
+                }
+            }
+            #expect(c.map { Int64($0) } == exact, "path \(CPUPath.current)")
+        }
+    }
+
     @Test func forcingScalarPathWorks() {
         let before = CPUPath.current
         #expect(CPUPath.force(.scalar) == .scalar)

@@ -33,6 +33,20 @@ void pane_sgemm_reference(int m, int n, int k,
                           const float *b, int ldb,
                           float *c, int ldc);
 
+/// C[m×n] += A[m×k] · B[k×n] in double precision (row-major). Used for the exact integer
+/// entropy path: when every product and partial sum is an integer below 2^53 in magnitude,
+/// the result is exact whatever the summation order, so every path gives the same bits.
+void pane_dgemm(int m, int n, int k,
+                const double *a, int lda,
+                const double *b, int ldb,
+                double *c, int ldc);
+
+/// The scalar reference of pane_dgemm.
+void pane_dgemm_reference(int m, int n, int k,
+                          const double *a, int lda,
+                          const double *b, int ldb,
+                          double *c, int ldc);
+
 #ifdef __cplusplus
 }
 #endif
