@@ -7,6 +7,7 @@ flips and batching are then cheap tensor indexing in the training process.
 """
 from __future__ import annotations
 
+import os
 import random
 from pathlib import Path
 
@@ -15,10 +16,20 @@ import torch
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parent
-DEFAULT_TRAIN_DIR = ROOT.parent.parent / "shared" / "data" / "train"
-if not DEFAULT_TRAIN_DIR.exists():
-    DEFAULT_TRAIN_DIR = ROOT.parent / ".." / "shared" / "data" / "train"
-DEFAULT_KODAK_DIR = DEFAULT_TRAIN_DIR.parent / "kodak"
+
+
+def shared_dir() -> Path:
+    """The project's shared/ folder: $PANE_SHARED, else ../shared beside the repository, else /work/shared."""
+    candidates = [Path(p) for p in [os.environ.get("PANE_SHARED")] if p]
+    candidates += [ROOT.parent.parent / "shared", Path("/work/shared")]
+    for c in candidates:
+        if (c / "data").is_dir():
+            return c
+    return candidates[0]
+
+
+DEFAULT_TRAIN_DIR = shared_dir() / "data" / "train"
+DEFAULT_KODAK_DIR = shared_dir() / "data" / "kodak"
 CACHE = ROOT / "cache"
 
 

@@ -43,6 +43,7 @@ enum RDFixture {
         let report = RDReport(results: RDResults(images: [], measurements: [], failures: []),
                               codecs: [], anchors: [reference, better])
         #expect(report.bdMarkdown(.psnr).contains("| jpeg | +0.0% | n/a |"))
+        #expect(RDReport.percent(-0.04) == "+0.0%" && RDReport.percent(-4) == "-4.0%" && RDReport.percent(12.345) == "+12.3%")
     }
 
     /// Points beyond 0.1…2 bpp do not count: adding far-away points with another slope changes nothing.

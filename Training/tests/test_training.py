@@ -10,10 +10,36 @@ from safetensors.torch import load_file
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from model import Config, PaneNet, rd_loss, shifted_window_mask  # noqa: E402
 from train import CHECKPOINT, load_checkpoint, save_checkpoint, split_parameters, train_step  # noqa: E402
-from data import CropSampler, DEFAULT_TRAIN_DIR  # noqa: E402
+from entropy_int import IntegerEntropyModel  # noqa: E402
 import export  # noqa: E402
+from PIL import Image  # noqa: E402
+import numpy as np  # noqa: E402
+
+SAMPLE = Path(__file__).resolve().parents[2] / "Samples" / "kodim23.png"
 
 torch.set_num_threads(2)
+
+
+def synthetic_batch(n: int, side: int, seed: int = 0) -> torch.Tensor:
+    """Smooth colour gradients with a few rectangles: photo-like enough to learn from in 20 steps,
+    and independent of the training set (which CI may not have)."""
+    g = torch.Generator().manual_seed(seed)
+    ys, xs = torch.meshgrid(torch.linspace(0, 1, side), torch.linspace(0, 1, side), indexing="ij")
+    out = torch.empty(n, 3, side, side)
+    for i in range(n):
+        a = torch.rand(3, 3, generator=g)
+        img = a[:, 0, None, None] * xs + a[:, 1, None, None] * ys + a[:, 2, None, None] * 0.5
+        for _ in range(3):
+            y0, x0 = torch.randint(0, side - 8, (2,), generator=g).tolist()
+            img[:, y0:y0 + side // 4, x0:x0 + side // 4] = torch.rand(3, 1, 1, generator=g)
+        out[i] = img.clamp(0, 1)
+    return out
+
+
+def sample_crops() -> torch.Tensor:
+    """Two 128² crops of the bundled sample (evaluation only; never used to train)."""
+    img = torch.from_numpy(np.asarray(Image.open(SAMPLE).convert("RGB")).copy()).permute(2, 0, 1).float() / 255
+    return torch.stack([img[:, 100:228, 200:328], img[:, 300:428, 500:628]])
 
 
 def small_net():
@@ -56,7 +82,7 @@ def test_trained_rate_increases_with_quality():
     net, _, _ = load_checkpoint(CHECKPOINT)
     net.eval()
     torch.manual_seed(1)
-    x = CropSampler(DEFAULT_TRAIN_DIR, crop=128, limit=2, cache=False).batch(2)
+    x = sample_crops()
     bpps = []
     with torch.no_grad():
         for q in (0, 25, 50, 75, 100):
@@ -79,7 +105,8 @@ def test_export_then_load_gives_identical_outputs(tmp_path):
         b = export.reference_forward(loaded, x, 60)
     for k in a:
         assert torch.equal(a[k], b[k]), k
-    manifest = export.export(loaded, "t", tmp_path)
+    int_model = IntegerEntropyModel.build(loaded.eval(), [synthetic_batch(1, 128)])
+    manifest = export.export(loaded, "t", tmp_path, int_model=int_model)
     tensors = load_file(str(tmp_path / "t.safetensors"))
     on_disk = json.loads((tmp_path / "t.json").read_text())
     assert on_disk["sha256"] == manifest["sha256"]
@@ -101,8 +128,7 @@ def test_smoke_training_lowers_loss():
     main, aux = split_parameters(net)
     opt = torch.optim.Adam(main, lr=1e-3)
     aux_opt = torch.optim.Adam(aux, lr=1e-3)
-    sampler = CropSampler(DEFAULT_TRAIN_DIR, crop=64, limit=3, cache=False)
-    x = sampler.batch(4)
+    x = synthetic_batch(4, 64)
     anchor = torch.tensor([0, 2, 4, 6])
     lambdas = torch.tensor(net.cfg.lambdas)
     losses = [train_step(net, opt, aux_opt, x, anchor, lambdas)[0].item() for _ in range(20)]

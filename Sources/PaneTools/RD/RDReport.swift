@@ -201,9 +201,15 @@ public struct RDReport: Sendable {
         var md = "| row vs column | " + curves.map(\.label).joined(separator: " | ") + " |\n"
         md += "|---|" + String(repeating: "---:|", count: curves.count) + "\n"
         for (curve, row) in zip(curves, table) {
-            md += "| \(curve.label) | " + row.map { $0.map { String(format: "%+.1f%%", $0) } ?? "n/a" }.joined(separator: " | ") + " |\n"
+            md += "| \(curve.label) | " + row.map { $0.map(Self.percent) ?? "n/a" }.joined(separator: " | ") + " |\n"
         }
         return md
+    }
+
+    /// "+12.3%", "−4.0%"; a value that rounds to zero is "+0.0%", never "-0.0%".
+    static func percent(_ value: Double) -> String {
+        let rounded = (value * 10).rounded() / 10
+        return String(format: "%+.1f%%", rounded == 0 ? 0 : rounded)
     }
 
     private func ms(_ seconds: Double) -> String {

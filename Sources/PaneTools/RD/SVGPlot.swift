@@ -88,8 +88,10 @@ public struct SVGPlot: Sendable {
         svg += "<text x=\"\(n((left + right) / 2))\" y=\"\(n(height - 16))\" text-anchor=\"middle\" font-size=\"14\">\(xmlEscaped(xLabel))</text>\n"
         svg += "<text transform=\"translate(20 \(n((top + bottom) / 2))) rotate(-90)\" text-anchor=\"middle\" font-size=\"14\">\(xmlEscaped(yLabel))</text>\n"
 
+        // Reference curves go underneath, the emphasised one on top; the legend keeps the given order.
+        let layered = series.filter(\.dashed) + series.filter { !$0.dashed && !$0.emphasised } + series.filter { !$0.dashed && $0.emphasised }
         svg += "<g class=\"curves\" clip-path=\"url(#plot-area)\" fill=\"none\">\n"
-        for s in series where !s.points.isEmpty {
+        for s in layered where !s.points.isEmpty {
             let d = s.points.enumerated().map { i, p in "\(i == 0 ? "M" : "L")\(n(px(p.x))) \(n(py(p.y)))" }.joined(separator: " ")
             let stroke = s.emphasised ? 3.0 : (s.dashed ? 1.5 : 2.0)
             svg += "<path class=\"curve\" data-label=\"\(xmlEscaped(s.label))\" d=\"\(d)\" stroke=\"\(s.colour)\" "
