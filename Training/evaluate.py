@@ -2,6 +2,7 @@
 
     python Training/evaluate.py                           # Python reference codec (slow, exact)
     python Training/evaluate.py --pane .build/release/pane # the Swift codec (same streams, faster)
+    python Training/evaluate.py --rd-csv REPORT/rd.csv     # Pane's rows of a `pane rd` run
 
 Every point is a real `.pane` stream: bpp = bytes·8 / pixels, PSNR and MS-SSIM of
 the decoded image. Writes Training/results/kodak.json as
@@ -57,12 +58,21 @@ def anchor_curves(path: Path = ANCHORS):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--pane", type=Path, help="use this Swift `pane` binary instead of the Python reference codec")
+    ap.add_argument("--rd-csv", type=Path, help="take Pane's real-bitstream rows from a `pane rd` report instead")
     ap.add_argument("--images", type=int, default=24, help="first N Kodak images")
     ap.add_argument("--qualities", default=",".join(map(str, QUALITIES)))
     ap.add_argument("--out", type=Path, default=ROOT / "results" / "kodak.json")
     args = ap.parse_args(argv)
     qualities = [float(q) for q in args.qualities.split(",")]
     files = sorted(DEFAULT_KODAK_DIR.glob("kodim*.png"))[: args.images]
+    if args.rd_csv:
+        with open(args.rd_csv) as f:
+            rows = [{"image": r["image"], "quality": float(r["quality_param"]), "bytes": int(r["bytes"]),
+                     "bpp": float(r["bpp"]), "psnr": float(r["psnr_rgb"]), "msssim": float(r["msssim_rgb"])}
+                    for r in csv.DictReader(f) if r["codec"] == "pane"]
+        qualities = sorted({r["quality"] for r in rows})
+        files = sorted({r["image"] for r in rows})
+        return report(args, rows, qualities, files, "swift (pane rd)")
     codec = None
     if args.pane is None:
         import torch
@@ -83,6 +93,10 @@ def main(argv=None):
                              "bpp": size * 8 / (original.shape[0] * original.shape[1]),
                              "psnr": psnr(original, decoded), "msssim": ms_ssim(original, decoded)})
             print(f"{f.name}: done ({time.time() - start:.0f} s)", file=sys.stderr, flush=True)
+    return report(args, rows, qualities, files, "swift" if args.pane else "python-reference")
+
+
+def report(args, rows, qualities, files, source):
     curve = []
     for q in qualities:
         sel = [r for r in rows if r["quality"] == q]
@@ -94,7 +108,7 @@ def main(argv=None):
     bd = {name: bd_rate([p for p in pts if 0.1 <= p[0] <= 2.0], pane) for name, pts in anchors.items()}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(curve, indent=1) + "\n")
-    details = {"codec": "swift" if args.pane else "python-reference", "images": len(files),
+    details = {"codec": source, "images": len(files),
                "bd_rate_psnr_vs": bd, "per_image": rows}
     args.out.with_name(args.out.stem + "_details.json").write_text(json.dumps(details, indent=1) + "\n")
     for c in curve:

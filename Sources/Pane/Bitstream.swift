@@ -117,22 +117,26 @@ extension Codec {
     }
 
     /// The exact part of decoding: what `decode` gives g_s (Training/codec.py `decode_latents`).
-    struct Latents: Sendable {
-        let header: PaneHeader
-        let zHat: IntegerEntropyModel.IntTensor
+    public struct Latents: Sendable {
+        public let header: PaneHeader
+        public let zHat: IntegerEntropyModel.IntTensor
         /// Fixed point, units of 2^−meanBits.
-        let yHat: IntegerEntropyModel.IntTensor
-        let alpha: [UInt8]?
+        public let yHat: IntegerEntropyModel.IntTensor
+        public let alpha: [UInt8]?
     }
 
     /// Decodes a `.pane` stream written for this model.
     public func decode(_ bytes: [UInt8]) throws -> Image {
-        let latents = try decodeLatents(bytes)
-        return synthesize(latents.yHat, header: latents.header, alpha: latents.alpha)
+        synthesize(try decodeLatents(bytes))
+    }
+
+    /// The image of decoded latents (runs g_s): the second half of `decode`.
+    public func synthesize(_ latents: Latents) -> Image {
+        synthesize(latents.yHat, header: latents.header, alpha: latents.alpha)
     }
 
     /// Parses `bytes` and runs the entropy decoder and the integer path: ẑ, ŷ and alpha, no g_s.
-    func decodeLatents(_ bytes: [UInt8]) throws -> Latents {
+    public func decodeLatents(_ bytes: [UInt8]) throws -> Latents {
         let file = try PaneFile(parsing: bytes, expectedModelIDs: [modelID])
         let header = file.header
         guard header.tileSize == 0 else { throw CodecError.tiledStreamsUnsupported(tileSize: header.tileSize) }

@@ -100,3 +100,12 @@ extension Codec {
         set { Parallel.threads = newValue }
     }
 }
+
+extension Codec {
+    /// Multiply-accumulates of g_a and g_s on an image of this size (after padding).
+    public func transformMACs(width: Int, height: Int) -> (analysis: Int, synthesis: Int) {
+        let pw = (width + Self.alignment - 1) / Self.alignment * Self.alignment
+        let ph = (height + Self.alignment - 1) / Self.alignment * Self.alignment
+        return (network.g_a.macs(height: ph, width: pw), network.g_s.macs(height: ph / 16, width: pw / 16))
+    }
+}

@@ -11,6 +11,8 @@ public struct SwinBlock: Sendable {
     let norm1: ChannelLayerNorm, norm2: ChannelLayerNorm
     let qkv: PointwiseLinear, proj: PointwiseLinear
     let fc1: PointwiseLinear, fc2: PointwiseLinear
+    /// Hidden width of the MLP.
+    public var mlpHidden: Int { fc1.outChannels }
     /// `(2·window−1)² × heads`, PyTorch's table.
     let relativeBias: [Float]
 

@@ -11,7 +11,7 @@ struct PaneCommand: ParsableCommand {
         commandName: "pane",
         abstract: "Pane: a learned image codec (window attention + hyperprior) that runs on ordinary CPUs.",
         version: version,
-        subcommands: [Encode.self, Decode.self, Info.self, RD.self, Batch.self, Preview.self]
+        subcommands: [Encode.self, Decode.self, Info.self, RD.self, Batch.self, Bench.self, Preview.self]
     )
 }
 

@@ -60,7 +60,7 @@ enum CLI {
         #expect(r.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "0.1.0")
     }
 
-    @Test(arguments: ["", "encode", "decode", "info", "preview", "batch", "rd"])
+    @Test(arguments: ["", "encode", "decode", "info", "bench", "preview", "batch", "rd"])
     func helpMatchesGolden(subcommand: String) throws {
         let args = subcommand.isEmpty ? ["--help"] : [subcommand, "--help"]
         let r = try CLI.run(args)

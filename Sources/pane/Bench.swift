@@ -1,0 +1,77 @@
+import ArgumentParser
+import Foundation
+import Pane
+import PaneImageIO
+
+/// Per-stage timing of the whole codec on real images.
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Time each stage of encode and decode (median over repeats) on images.",
+        discussion: """
+            Stages: read the image, g_a (analysis, fp32), entropy encode (h_a, the integer \
+            entropy path, rANS, container), entropy decode (container, rANS, integer path), \
+            g_s (synthesis, fp32), write PNG. GMAC/s is the transform's multiply-accumulates \
+            over its time. Training/bench.py runs this beside PyTorch on the same image.
+            """
+    )
+
+    @Argument(help: "Images (PNG or JPEG); default: Samples/kodim23.png.")
+    var images: [String] = []
+
+    @Option(name: [.short, .long], help: "Quality to encode at.")
+    var quality: Double = 75
+
+    @Option(name: .long, help: "Runs per image; the median is reported.")
+    var repeats: Int = 3
+
+    @Flag(name: .long, help: "Print one JSON object per image.")
+    var json = false
+
+    @OptionGroup var modelOptions: ModelOptions
+
+    func validate() throws {
+        guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1") }
+        guard (0...100).contains(quality) else { throw ValidationError("--quality must be within 0…100") }
+    }
+
+    func run() throws {
+        let codec = try modelOptions.loadCodec()
+        let paths = images.isEmpty ? ["Samples/kodim23.png"] : images
+        for path in paths {
+            var times: [String: [Double]] = [:]
+            func timed<T>(_ stage: String, _ body: () throws -> T) rethrows -> T {
+                let start = DispatchTime.now().uptimeNanoseconds
+                let value = try body()
+                times[stage, default: []].append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+                return value
+            }
+            var bytes = 0, width = 0, height = 0
+            for _ in 0..<repeats {
+                let image = try timed("read") { try Image(contentsOfFile: path) }
+                let analysis = try timed("g_a") { try codec.analyze(image) }
+                let encoded = try timed("entropy_encode") { try codec.encode(analysis, quality: quality) }
+                let latents = try timed("entropy_decode") { try codec.decodeLatents(encoded.bytes) }
+                let decoded = timed("g_s") { codec.synthesize(latents) }
+                _ = try timed("write_png") { try decoded.encoded(as: .png) }
+                (bytes, width, height) = (encoded.bytes.count, image.width, image.height)
+            }
+            let median = times.mapValues { $0.sorted()[$0.count / 2] }
+            let (ga, gs) = codec.transformMACs(width: width, height: height)
+            let encodeTotal = ["read", "g_a", "entropy_encode"].reduce(0) { $0 + median[$1]! }
+            let decodeTotal = ["entropy_decode", "g_s", "write_png"].reduce(0) { $0 + median[$1]! }
+            let order = ["read", "g_a", "entropy_encode", "entropy_decode", "g_s", "write_png"]
+            if json {
+                let stages = order.map { "\"\($0)_ms\": \(fmt(median[$0]!, 2))" }.joined(separator: ", ")
+                print("{\"image\": \(jsonString(path)), \"width\": \(width), \"height\": \(height), \"bytes\": \(bytes), "
+                      + "\"threads\": \(Codec.threads), \(stages), \"encode_ms\": \(fmt(encodeTotal, 2)), "
+                      + "\"decode_ms\": \(fmt(decodeTotal, 2)), \"g_a_gmac\": \(fmt(Double(ga) / 1e9, 3)), "
+                      + "\"g_s_gmac\": \(fmt(Double(gs) / 1e9, 3))}")
+            } else {
+                print("\(path): \(width)×\(height), \(bytes) bytes at quality \(fmt(quality, 1)), \(Codec.threads) threads, median of \(repeats)")
+                for stage in order { print("  \(stage.padding(toLength: 15, withPad: " ", startingAt: 0)) \(fmt(median[stage]!, 1)) ms") }
+                print("  g_a \(fmt(Double(ga) / 1e6 / median["g_a"]!, 1)) GMAC/s, g_s \(fmt(Double(gs) / 1e6 / median["g_s"]!, 1)) GMAC/s")
+                print("  encode \(fmt(encodeTotal, 1)) ms, decode \(fmt(decodeTotal, 1)) ms")
+            }
+        }
+    }
+}
