@@ -248,7 +248,10 @@ class IntegerEntropyModel:
             mean = pair(net.cc_mean[i], mean_in, f"cc_mean.{i}.hidden")
             set_output(mean[1], np.full(s, 2.0 ** -MEAN_BITS), relu=False)
             scale = pair(net.cc_scale[i], scale_in, f"cc_scale.{i}.hidden")
-            thresholds = np.floor(table[None, :-1] / scale[1].weight_scale[:, None]).astype(np.int64)
+            # Index i+1 once σ passes the geometric midpoint of table[i] and table[i+1]: the nearest
+            # level in log scale (rounding σ up to the next level cost ~2% at low rates).
+            midpoints = np.sqrt(table[:-1] * table[1:])
+            thresholds = np.floor(midpoints[None, :] / scale[1].weight_scale[:, None]).astype(np.int64)
             lrp = pair(net.lrp[i], lrp_in, f"lrp.{i}.hidden")
             set_output(lrp[1], np.full(s, 2.0 ** -LRP_BITS), relu=False)
             ym, ysh = fixed_multiplier(2.0 ** -MEAN_BITS / y_scale)

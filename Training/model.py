@@ -27,6 +27,7 @@ SCALE_MAX = 64.0
 SCALE_LEVELS = 64
 LIKELIHOOD_MIN = 1e-9
 ATTN_MASK_VALUE = -100.0  # added to logits across shifted-window region borders (Swin)
+Z_TABLE_MIN_HALF_RANGE = 24  # the ẑ tables cover at least -24…24
 
 
 @dataclass
@@ -277,8 +278,10 @@ class EntropyBottleneck(nn.Module):
     def pmf_table(self):
         """Per channel: integer offset (lowest symbol) and pmf over integer symbols in [lo, hi]."""
         q = self.quantiles.detach()[:, 0, :]
-        lo = torch.floor(q[:, 0]).long()
-        hi = torch.ceil(q[:, 2]).long()
+        # At least ±Z_TABLE_MIN_HALF_RANGE: until the aux loss has converged the quantiles are
+        # too narrow, and symbols outside the table cost an escape.
+        lo = torch.clamp(torch.floor(q[:, 0]).long(), max=-Z_TABLE_MIN_HALF_RANGE)
+        hi = torch.clamp(torch.ceil(q[:, 2]).long(), min=Z_TABLE_MIN_HALF_RANGE)
         span = int((hi - lo).max().item()) + 1
         samples = lo[:, None].float() + torch.arange(span).float()[None, :]
         lower = self.logits_cumulative(samples.unsqueeze(1) - 0.5)

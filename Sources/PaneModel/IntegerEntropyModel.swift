@@ -124,7 +124,7 @@ public struct IntegerEntropyModel: Sendable {
     struct Slice: Sendable {
         let meanHidden: Layer, meanFinal: Layer
         let scaleHidden: Layer, scaleFinal: Layer
-        /// `size × (levels − 1)`: σ > table[i] ⟺ acc > thresholds[c][i].
+        /// `size × (levels − 1)`: σ > √(table[i]·table[i+1]) ⟺ acc > thresholds[c][i] (nearest level in log scale).
         let thresholds: [Int64]
         let lrpHidden: Layer, lrpFinal: Layer
         let yMultiplier: [Int64], yShift: [Int64]
