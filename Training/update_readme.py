@@ -1,0 +1,53 @@
+"""Copies generated figures into README.md between their markers (never by hand).
+
+    python Training/update_readme.py --rd Training/results/kodak-rd --speed /tmp/bench.md
+"""
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def section(markdown: str, heading: str) -> str:
+    """The body of `## heading` in a markdown document, up to the next `## `."""
+    m = re.search(rf"^## {re.escape(heading)}\n(.*?)(?=^## |\Z)", markdown, flags=re.S | re.M)
+    return m.group(1).strip() if m else ""
+
+
+def replace_block(text: str, name: str, body: str) -> str:
+    return re.sub(rf"<!-- {name}:begin -->.*?<!-- {name}:end -->",
+                  lambda _: f"<!-- {name}:begin -->\n{body}\n<!-- {name}:end -->", text, flags=re.S)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rd", type=Path, help="a `pane rd` report directory inside the repository")
+    ap.add_argument("--speed", type=Path, help="output of Training/bench.py")
+    args = ap.parse_args(argv)
+    readme = ROOT / "README.md"
+    text = readme.read_text()
+    if args.rd:
+        summary = (args.rd / "summary.md").read_text()
+        rel = args.rd.resolve().relative_to(ROOT)
+        command = re.search(r"```\n(pane rd .*?)\n```", summary, flags=re.S).group(1)
+        headings = re.findall(r"^## (.+)$", summary, flags=re.M)
+        bd = [h for h in headings if h.startswith("BD-rate") and "PSNR" in h]
+        body = "\n\n".join([
+            f"Real `.pane` streams of the shipped model on the 24 Kodak images, beside the classical codecs "
+            f"(measured in the same run, and the anchors of `../shared/anchors/`). Produced by:\n\n```\n{command}\n```",
+            f"![PSNR against bpp on Kodak]({rel}/rd-psnr.svg)",
+            "PSNR-RGB (dB) at fixed rates:\n\n" + section(summary, "PSNR-RGB (dB) at fixed rates"),
+            *([f"{bd[0]}:\n\n" + section(summary, bd[0])] if bd else []),
+            f"Full report: [`{rel}/summary.md`]({rel}/summary.md).",
+        ])
+        text = replace_block(text, "rd", body)
+    if args.speed:
+        text = replace_block(text, "speed", args.speed.read_text().strip())
+    readme.write_text(text)
+
+
+if __name__ == "__main__":
+    main()
