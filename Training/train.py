@@ -117,7 +117,7 @@ def main(argv=None):
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--crop", type=int, default=128)
     ap.add_argument("--lr", type=float, default=2e-4)
-    ap.add_argument("--aux-lr", type=float, default=1e-3)
+    ap.add_argument("--aux-lr", type=float, default=5e-3, help="quantiles of the factorized prior (their own loss)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--autocast", action=argparse.BooleanOptionalAction, default=False,
