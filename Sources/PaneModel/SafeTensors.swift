@@ -66,15 +66,17 @@ public struct SafeTensors: Sendable {
 
     /// The float32 values of `name`.
     public func floats(_ name: String) throws -> (shape: [Int], values: [Float]) {
-        guard let e = entries[name] else { throw ModelError.missingTensor(name) }
-        guard e.dtype == "F32" else { throw ModelError.wrongType(name, expected: "F32", actual: e.dtype) }
-        var out = [Float](repeating: 0, count: e.range.count / 4)
-        out.withUnsafeMutableBytes { dst in
-            bytes.withUnsafeBytes { src in
-                dst.copyMemory(from: UnsafeRawBufferPointer(rebasing: src[e.range]))
-            }
-        }
-        return (e.shape, out)
+        try values(name, dtype: "F32", as: Float.self)
+    }
+
+    /// The int32 values of `name`.
+    public func ints(_ name: String) throws -> (shape: [Int], values: [Int32]) {
+        try values(name, dtype: "I32", as: Int32.self)
+    }
+
+    /// The int64 values of `name`.
+    public func int64s(_ name: String) throws -> (shape: [Int], values: [Int64]) {
+        try values(name, dtype: "I64", as: Int64.self)
     }
 
     /// The little-endian bytes of `name` as stored.
@@ -83,28 +85,16 @@ public struct SafeTensors: Sendable {
         return Array(bytes[e.range])
     }
 
-    /// The int64 values of `name`.
-    public func int64s(_ name: String) throws -> (shape: [Int], values: [Int64]) {
+    /// The values of `name`, which must be stored as `dtype` (whose width is `T`'s).
+    private func values<T: BitwiseCopyable>(_ name: String, dtype: String, as _: T.Type) throws -> (shape: [Int], values: [T]) {
         guard let e = entries[name] else { throw ModelError.missingTensor(name) }
-        guard e.dtype == "I64" else { throw ModelError.wrongType(name, expected: "I64", actual: e.dtype) }
-        var out = [Int64](repeating: 0, count: e.range.count / 8)
-        out.withUnsafeMutableBytes { dst in
+        guard e.dtype == dtype else { throw ModelError.wrongType(name, expected: dtype, actual: e.dtype) }
+        let count = e.range.count / MemoryLayout<T>.stride
+        let out = [T](unsafeUninitializedCapacity: count) { buffer, initialized in
             bytes.withUnsafeBytes { src in
-                dst.copyMemory(from: UnsafeRawBufferPointer(rebasing: src[e.range]))
+                UnsafeMutableRawBufferPointer(buffer).copyMemory(from: UnsafeRawBufferPointer(rebasing: src[e.range]))
             }
-        }
-        return (e.shape, out)
-    }
-
-    /// The int32 values of `name`.
-    public func ints(_ name: String) throws -> (shape: [Int], values: [Int32]) {
-        guard let e = entries[name] else { throw ModelError.missingTensor(name) }
-        guard e.dtype == "I32" else { throw ModelError.wrongType(name, expected: "I32", actual: e.dtype) }
-        var out = [Int32](repeating: 0, count: e.range.count / 4)
-        out.withUnsafeMutableBytes { dst in
-            bytes.withUnsafeBytes { src in
-                dst.copyMemory(from: UnsafeRawBufferPointer(rebasing: src[e.range]))
-            }
+            initialized = count
         }
         return (e.shape, out)
     }
