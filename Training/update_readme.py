@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import re
 from pathlib import Path
 
@@ -15,6 +16,18 @@ def section(markdown: str, heading: str) -> str:
     """The body of `## heading` in a markdown document, up to the next `## `."""
     m = re.search(rf"^## {re.escape(heading)}\n(.*?)(?=^## |\Z)", markdown, flags=re.S | re.M)
     return m.group(1).strip() if m else ""
+
+
+def pane_table():
+    """Pane per quality from Training/results/kodak.json (written by evaluate.py)."""
+    path = ROOT / "Training" / "results" / "kodak.json"
+    if not path.exists():
+        return []
+    rows = json.loads(path.read_text())
+    lines = ["Pane per quality (`Training/results/kodak.json`, from `python Training/evaluate.py --rd-csv …`):", "",
+             "| quality | bpp | PSNR-RGB (dB) | MS-SSIM |", "|---:|---:|---:|---:|"]
+    lines += [f"| {r['quality']:g} | {r['bpp']:.4f} | {r['psnr']:.2f} | {r['msssim']:.4f} |" for r in rows]
+    return ["\n".join(lines)]
 
 
 def replace_block(text: str, name: str, body: str) -> str:
@@ -41,6 +54,7 @@ def main(argv=None):
             f"![PSNR against bpp on Kodak]({rel}/rd-psnr.svg)",
             "PSNR-RGB (dB) at fixed rates:\n\n" + section(summary, "PSNR-RGB (dB) at fixed rates"),
             *([f"{bd[0]}:\n\n" + section(summary, bd[0])] if bd else []),
+            *pane_table(),
             f"Full report: [`{rel}/summary.md`]({rel}/summary.md).",
         ])
         text = replace_block(text, "rd", body)
