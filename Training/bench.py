@@ -61,6 +61,7 @@ def main(argv=None):
     for k in ("g_a", "g_s"):
         s = swift[f"{k}_ms"]
         print(f"| {k} ({swift[f'{k}_gmac']:.2f} GMAC) | {torch_ms[k]:.0f} ms | {s:.0f} ms | {torch_ms[k] / s:.2f}x |")
+    print()
     print(f"whole encode {swift['encode_ms']:.0f} ms, decode {swift['decode_ms']:.0f} ms (Swift, incl. PNG I/O and entropy coding)")
 
 
