@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Pane
 import PaneImageIO
+import PaneTools
 
 /// Per-stage timing of the whole codec on real images.
 struct Bench: ParsableCommand {

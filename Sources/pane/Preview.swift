@@ -3,6 +3,7 @@ import Foundation
 import Pane
 import PaneImageIO
 import PaneMetrics
+import PaneTools
 
 /// Runs the network forward on an image without entropy coding and reports quality and estimated rate.
 struct Preview: ParsableCommand {
@@ -62,15 +63,3 @@ struct Preview: ParsableCommand {
 
 func fmt(_ v: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", v) }
 
-func jsonString(_ s: String) -> String {
-    var out = "\""
-    for ch in s.unicodeScalars {
-        switch ch {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case _ where ch.value < 0x20: out += String(format: "\\u%04x", ch.value)
-        default: out.unicodeScalars.append(ch)
-        }
-    }
-    return out + "\""
-}

@@ -159,16 +159,3 @@ public struct BatchSummary: Equatable, Sendable {
     private static func jsonNumber(_ value: Double?, _ digits: Int) -> String { value.map { fixed($0, digits) } ?? "null" }
 }
 
-/// `s` as a JSON string literal.
-func jsonString(_ s: String) -> String {
-    var out = "\""
-    for scalar in s.unicodeScalars {
-        switch scalar {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
-        default: out.unicodeScalars.append(scalar)
-        }
-    }
-    return out + "\""
-}
