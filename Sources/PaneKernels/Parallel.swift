@@ -27,6 +27,13 @@ public enum Parallel {
         let parts = max(1, min(threads, n / max(grain, 1)))
         return (0..<parts).map { p in (n * p / parts)..<(n * (p + 1) / parts) }
     }
+
+    /// Runs `body` on column ranges of an m×n×k matrix product: one range when the product
+    /// is too small to be worth threads, else one per thread of at least `grain` columns.
+    static func forEachColumnRange(m: Int, n: Int, k: Int, grain: Int, _ body: (Range<Int>) -> Void) {
+        let parts = m * n * k < 1 << 16 ? [0..<n] : ranges(n, grain: grain)
+        forEach(parts.count) { body(parts[$0]) }
+    }
 }
 
 /// C[m×n] += A[m×k] · B[k×n] (row-major), columns split across threads.
@@ -35,9 +42,7 @@ func gemm(m: Int, n: Int, k: Int,
           _ a: UnsafePointer<Float>, lda: Int,
           _ b: UnsafePointer<Float>, ldb: Int,
           _ c: UnsafeMutablePointer<Float>, ldc: Int) {
-    let parts = m * n * k < 1 << 16 ? [0..<n] : Parallel.ranges(n, grain: 32)
-    Parallel.forEach(parts.count) { p in
-        let r = parts[p]
+    Parallel.forEachColumnRange(m: m, n: n, k: k, grain: 32) { r in
         pane_sgemm(Int32(m), Int32(r.count), Int32(k), a, Int32(lda),
                    b + r.lowerBound, Int32(ldb), c + r.lowerBound, Int32(ldc))
     }
@@ -63,9 +68,7 @@ public func exactIntegerGEMM(m: Int, n: Int, k: Int,
                              _ a: UnsafePointer<Double>, lda: Int,
                              _ b: UnsafePointer<Double>, ldb: Int,
                              _ c: UnsafeMutablePointer<Double>, ldc: Int) {
-    let parts = m * n * k < 1 << 16 ? [0..<n] : Parallel.ranges(n, grain: 16)
-    Parallel.forEach(parts.count) { p in
-        let r = parts[p]
+    Parallel.forEachColumnRange(m: m, n: n, k: k, grain: 16) { r in
         pane_dgemm(Int32(m), Int32(r.count), Int32(k), a, Int32(lda),
                    b + r.lowerBound, Int32(ldb), c + r.lowerBound, Int32(ldc))
     }
