@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import PaneBitstream
 import PaneEntropy
@@ -5,25 +6,41 @@ import PaneImageIO
 import PaneKernels
 import PaneModel
 
-/// Limits of the whole-image path (before tiling): checked before any allocation.
+/// Size limits, checked before any allocation.
 public enum CodecLimits {
-    /// The network holds about 100 bytes per pixel at its widest layer.
-    public static let maxPixels = 40_000_000
+    /// Pixels coded as one tile: the network holds about 100 bytes per pixel at its widest layer.
+    public static let maxTilePixels = 40_000_000
+    /// Pixels of a tiled image: only the image buffers (a few bytes per pixel) grow with it.
+    public static let maxPixels = 1 << 28
+    /// Width and height, as the format allows (Format.swift).
+    public static let maxDimension = 1 << 20
+    /// Largest tile side the header can hold (a multiple of 64 that fits 16 bits).
+    public static let maxTileSize = 65_472
 }
 
 /// Errors of encoding and decoding that are not file-format errors.
 public enum CodecError: Error, CustomStringConvertible, Equatable {
     case imageTooLarge(width: Int, height: Int, maxPixels: Int)
-    case tiledStreamsUnsupported(tileSize: Int)
+    case tileTooLarge(width: Int, height: Int, maxPixels: Int)
+    case invalidTileSize(Int)
 
     public var description: String {
         switch self {
         case let .imageTooLarge(w, h, limit):
-            return "\(w)×\(h) is more than the \(limit / 1_000_000) megapixels this version codes at once"
-        case let .tiledStreamsUnsupported(size):
-            return "stream uses \(size)-pixel tiles, which this version of pane cannot decode yet"
+            return "\(w)×\(h) is over the limit of \(limit) pixels and \(CodecLimits.maxDimension) per side"
+        case let .tileTooLarge(w, h, limit):
+            return "\(w)×\(h) is more than the \(limit / 1_000_000) megapixels pane codes as one tile; "
+                + "code it in tiles (--tile-size \(TileGrid.defaultTileSize), or leave the tile size to pane)"
+        case let .invalidTileSize(size):
+            return "tile size \(size) is not 0 or a multiple of \(Codec.alignment) up to \(CodecLimits.maxTileSize)"
         }
     }
+}
+
+/// The entropy-coded integers of one tile: ẑ and the fixed-point ŷ (units of 2^−meanBits).
+public struct TileLatents: Equatable, Sendable {
+    public let zHat: IntegerEntropyModel.IntTensor
+    public let yHat: IntegerEntropyModel.IntTensor
 }
 
 extension Codec {
@@ -38,65 +55,116 @@ extension Codec {
          try CDFTables(cdfs: network.zCDF.rows, offsets: network.zCDF.offsets))
     }
 
+    /// The tile grid for an image, after the limits: `tileSize` nil picks `TileGrid.automatic`.
+    public static func tileGrid(width: Int, height: Int, tileSize: Int?) throws -> TileGrid {
+        if let t = tileSize, t < 0 || t % alignment != 0 || t > CodecLimits.maxTileSize {
+            throw CodecError.invalidTileSize(t)
+        }
+        guard width <= CodecLimits.maxDimension, height <= CodecLimits.maxDimension,
+              width * height <= CodecLimits.maxPixels else {
+            throw CodecError.imageTooLarge(width: width, height: height, maxPixels: CodecLimits.maxPixels)
+        }
+        let grid = tileSize.map { TileGrid(width: width, height: height, tileSize: $0) }
+            ?? .automatic(width: width, height: height)
+        if grid.tileSize == 0 && width * height > CodecLimits.maxTilePixels {
+            throw CodecError.tileTooLarge(width: width, height: height, maxPixels: CodecLimits.maxTilePixels)
+        }
+        return grid
+    }
+
     /// What `encode` produced; `reconstruction()` gives the decoder's image without re-decoding.
     public struct Encoded: Sendable {
         public let bytes: [UInt8]
-        let header: PaneHeader
-        let zHat: IntegerEntropyModel.IntTensor
-        let yHat: IntegerEntropyModel.IntTensor
+        public let header: PaneHeader
+        public let tiles: [TileLatents]
         let alpha: [UInt8]?
+
+        /// ẑ of a one-tile stream.
+        public var zHat: IntegerEntropyModel.IntTensor { onlyTile(tiles).zHat }
+        /// ŷ of a one-tile stream.
+        public var yHat: IntegerEntropyModel.IntTensor { onlyTile(tiles).yHat }
     }
 
     /// The image a decoder will produce from `encoded` (runs g_s).
     public func reconstruction(of encoded: Encoded) -> Image {
-        synthesize(encoded.yHat, header: encoded.header, alpha: encoded.alpha)
+        synthesize(encoded.tiles, header: encoded.header, alpha: encoded.alpha)
     }
 
-    /// g_a of an image, before the gain: the expensive half of encoding, shared across qualities.
+    /// g_a of an image, tile by tile, before the gain: the expensive half of encoding, shared
+    /// across qualities.
     public struct Analysis: Sendable {
-        let image: Image
-        let y: Tensor
+        let width: Int, height: Int
+        let grayscale: Bool
+        let alpha: [UInt8]?
+        let grid: TileGrid
+        /// Per tile: `M × paddedHeight/16 × paddedWidth/16`.
+        let latents: [Tensor]
     }
 
-    public func analyze(_ image: Image) throws -> Analysis {
-        guard image.width * image.height <= CodecLimits.maxPixels else {
-            throw CodecError.imageTooLarge(width: image.width, height: image.height, maxPixels: CodecLimits.maxPixels)
+    /// Runs g_a over `image` in the tiles of `tileSize` (nil: `TileGrid.automatic`), each with
+    /// `TileGrid.halo` pixels of context; peak memory is one tile's network plus the image.
+    public func analyze(_ image: Image, tileSize: Int? = nil) throws -> Analysis {
+        let grid = try Self.tileGrid(width: image.width, height: image.height, tileSize: tileSize)
+        let latents = grid.tiles.map { tile in
+            let region = grid.region(around: tile)
+            let y = network.g_a(Self.tensor(image, region: region))
+            return Self.crop(y, x: (tile.x - region.x) / 16, y: (tile.y - region.y) / 16,
+                             width: tile.paddedWidth / 16, height: tile.paddedHeight / 16)
         }
-        return Analysis(image: image, y: network.g_a(Self.paddedTensor(image)))
+        return Analysis(width: image.width, height: image.height, grayscale: image.isGrayscale,
+                        alpha: image.alpha, grid: grid, latents: latents)
     }
 
-    /// Encodes `image` at `quality` ∈ [0, 100] into a `.pane` stream.
-    public func encode(_ image: Image, quality: Double) throws -> Encoded {
-        try encode(try analyze(image), quality: quality)
+    /// Encodes `image` at `quality` ∈ [0, 100] into a `.pane` stream (tiles as in `analyze`).
+    public func encode(_ image: Image, quality: Double, tileSize: Int? = nil) throws -> Encoded {
+        guard quality >= 0, quality <= 100 else { throw PaneError.invalidQuality(quality) }
+        return try encode(try analyze(image, tileSize: tileSize), quality: quality)
     }
 
     /// Quality is stored in hundredths; the encoder uses that stored value so decoders agree.
+    /// The tiles' entropy coding runs in parallel.
     public func encode(_ analysis: Analysis, quality requested: Double) throws -> Encoded {
-        let image = analysis.image
-        return try encodeLatent(analysis.y, quality: requested, width: image.width, height: image.height,
-                                grayscale: image.isGrayscale, alpha: image.alpha)
+        guard requested >= 0, requested <= 100 else { throw PaneError.invalidQuality(requested) }
+        let quality = (requested * 100).rounded() / 100
+        let tables = try tables()
+        let (gain, _) = network.gains(quality: quality)
+        let coded = try concurrentMap(analysis.latents.count) { t in
+            try encodeTile(analysis.latents[t], index: t, gain: gain, tables: tables)
+        }
+        var sections = coded.flatMap(\.sections)
+        if let alpha = analysis.alpha { sections.append(Section(kind: .alpha, payload: AlphaCodec.compress(alpha))) }
+        let header = PaneHeader(modelID: modelID, width: analysis.width, height: analysis.height,
+                                colorLayout: analysis.grayscale ? .gray : .rgb, hasAlpha: analysis.alpha != nil,
+                                quality: quality, tileSize: analysis.grid.tileSize,
+                                sliceCount: network.manifest.slices.count)
+        let bytes = PaneFile(header: header, sections: sections).serialized()
+        return Encoded(bytes: bytes, header: header, tiles: coded.map(\.latents), alpha: analysis.alpha)
     }
 
-    /// Everything of `encode` after g_a: `y` is g_a's output (before the gain) for a `width × height`
-    /// image, `M × ⌈height/64⌉·4 × ⌈width/64⌉·4`. The conformance tests feed it fixed latents
-    /// (Training/codec.py `Codec.encode_latent` is its twin).
-    func encodeLatent(_ y: Tensor, quality requested: Double, width: Int, height: Int,
+    /// Everything of `encode` after g_a for a one-tile stream: `y` is g_a's output (before the
+    /// gain) for a `width × height` image, `M × ⌈height/64⌉·4 × ⌈width/64⌉·4`. The conformance
+    /// tests feed it fixed latents (Training/codec.py `Codec.encode_latent` is its twin).
+    func encodeLatent(_ y: Tensor, quality: Double, width: Int, height: Int,
                       grayscale: Bool = false, alpha: [UInt8]? = nil) throws -> Encoded {
-        guard requested >= 0, requested <= 100 else { throw PaneError.invalidQuality(requested) }
-        let pw = (width + Self.alignment - 1) / Self.alignment * Self.alignment
-        let ph = (height + Self.alignment - 1) / Self.alignment * Self.alignment
-        precondition(y.channels == network.latentChannels && y.height == ph / 16 && y.width == pw / 16,
+        let grid = TileGrid(width: width, height: height, tileSize: 0)
+        precondition(y.channels == network.latentChannels && y.height == grid.paddedHeight / 16
+                     && y.width == grid.paddedWidth / 16,
                      "latent of \(y.channels)×\(y.height)×\(y.width) for a \(width)×\(height) image")
-        let quality = (requested * 100).rounded() / 100
-        let (yTables, zTables) = try tables()
-        let (gain, _) = network.gains(quality: quality)
+        let analysis = Analysis(width: width, height: height, grayscale: grayscale, alpha: alpha, grid: grid, latents: [y])
+        return try encode(analysis, quality: quality)
+    }
+
+    /// One tile's z and y sections from its latent `y` (before the gain).
+    private func encodeTile(_ y: Tensor, index tile: Int, gain: [Float],
+                            tables: (y: CDFTables, z: CDFTables)) throws -> (sections: [Section], latents: TileLatents) {
         let y = PaneNetwork.scaleChannels(y, gain)
         let z = network.h_a(y)
         let zHat = IntegerEntropyModel.IntTensor(channels: z.channels, height: z.height, width: z.width,
                                                  data: z.data.map { Int64(symbol(Double($0))) })
         let zIndexes = Self.channelIndexes(channels: z.channels, plane: z.height * z.width)
-        var sections = [Section(kind: .z, payload: try RANS.encode(symbols: zHat.data.map { Int32(clamping: $0) },
-                                                                   indexes: zIndexes, tables: zTables))]
+        var sections = [Section(kind: .z, tile: tile,
+                                payload: try RANS.encode(symbols: zHat.data.map { Int32(clamping: $0) },
+                                                         indexes: zIndexes, tables: tables.z))]
         let model = network.entropyModel
         let hyper = model.hyper(zHat)
         let size = network.manifest.slices.size, plane = hyper.height * hyper.width
@@ -105,24 +173,23 @@ extension Codec {
             let q = (0..<mu.count).map { j in
                 symbol(Double(y.data[i * size * plane + j]) - Double(mu[j]) * unit)
             }
-            sections.append(Section(kind: .y, slice: i, payload: try RANS.encode(symbols: q, indexes: index, tables: yTables)))
+            sections.append(Section(kind: .y, tile: tile, slice: i,
+                                    payload: try RANS.encode(symbols: q, indexes: index, tables: tables.y)))
             return q
         }
-        if let alpha { sections.append(Section(kind: .alpha, payload: AlphaCodec.compress(alpha))) }
-        let header = PaneHeader(modelID: modelID, width: width, height: height,
-                                colorLayout: grayscale ? .gray : .rgb, hasAlpha: alpha != nil,
-                                quality: quality, tileSize: 0, sliceCount: network.manifest.slices.count)
-        let bytes = PaneFile(header: header, sections: sections).serialized()
-        return Encoded(bytes: bytes, header: header, zHat: zHat, yHat: yHat, alpha: alpha)
+        return (sections, TileLatents(zHat: zHat, yHat: yHat))
     }
 
     /// The exact part of decoding: what `decode` gives g_s (Training/codec.py `decode_latents`).
     public struct Latents: Sendable {
         public let header: PaneHeader
-        public let zHat: IntegerEntropyModel.IntTensor
-        /// Fixed point, units of 2^−meanBits.
-        public let yHat: IntegerEntropyModel.IntTensor
+        public let tiles: [TileLatents]
         public let alpha: [UInt8]?
+
+        /// ẑ of a one-tile stream.
+        public var zHat: IntegerEntropyModel.IntTensor { onlyTile(tiles).zHat }
+        /// ŷ of a one-tile stream (fixed point, units of 2^−meanBits).
+        public var yHat: IntegerEntropyModel.IntTensor { onlyTile(tiles).yHat }
     }
 
     /// Decodes a `.pane` stream written for this model.
@@ -132,54 +199,114 @@ extension Codec {
 
     /// The image of decoded latents (runs g_s): the second half of `decode`.
     public func synthesize(_ latents: Latents) -> Image {
-        synthesize(latents.yHat, header: latents.header, alpha: latents.alpha)
+        synthesize(latents.tiles, header: latents.header, alpha: latents.alpha)
     }
 
-    /// Parses `bytes` and runs the entropy decoder and the integer path: ẑ, ŷ and alpha, no g_s.
+    /// Parses `bytes` and runs the entropy decoder and the integer path: ẑ, ŷ per tile (tiles
+    /// in parallel) and alpha, no g_s.
     public func decodeLatents(_ bytes: [UInt8]) throws -> Latents {
         let file = try PaneFile(parsing: bytes, expectedModelIDs: [modelID])
         let header = file.header
-        guard header.tileSize == 0 else { throw CodecError.tiledStreamsUnsupported(tileSize: header.tileSize) }
-        guard header.width * header.height <= CodecLimits.maxPixels else {
-            throw CodecError.imageTooLarge(width: header.width, height: header.height, maxPixels: CodecLimits.maxPixels)
-        }
+        let grid = try Self.tileGrid(width: header.width, height: header.height, tileSize: header.tileSize)
         guard header.sliceCount == network.manifest.slices.count else {
             throw BitstreamError.corrupt("stream has \(header.sliceCount) slices, the model \(network.manifest.slices.count)")
         }
-        let (yTables, zTables) = try tables()
-        let section = { (kind: Section.Kind, slice: Int) -> [UInt8] in
-            file.sections.first { $0.kind == kind && $0.slice == slice && $0.tile == 0 }?.payload ?? []
-        }
-        let pw = (header.width + Self.alignment - 1) / Self.alignment * Self.alignment
-        let ph = (header.height + Self.alignment - 1) / Self.alignment * Self.alignment
+        // PaneFile checked that every section is present exactly once and in order.
+        var payloads: [SectionKey: [UInt8]] = [:]
+        for s in file.sections { payloads[SectionKey(kind: s.kind, tile: s.tile, slice: s.slice)] = s.payload }
+        let tables = try tables()
         let nz = network.manifest.config.Nz
-        let zPlane = (pw / 64) * (ph / 64)
-        let zSymbols = try RANS.decode(section(.z, 0), indexes: Self.channelIndexes(channels: nz, plane: zPlane),
-                                       tables: zTables)
-        let zHat = IntegerEntropyModel.IntTensor(channels: nz, height: ph / 64, width: pw / 64, data: zSymbols.map(Int64.init))
         let model = network.entropyModel
-        let hyper = model.hyper(zHat)
-        let yHat = try model.runSlices(hyper: hyper, sliceSize: network.manifest.slices.size) { i, _, index in
-            try RANS.decode(section(.y, i), indexes: index, tables: yTables)
+        let tiles = try concurrentMap(grid.count) { t -> TileLatents in
+            let section = { (kind: Section.Kind, slice: Int) in payloads[SectionKey(kind: kind, tile: t, slice: slice)] ?? [] }
+            let tile = grid.tile(t)
+            let zw = tile.paddedWidth / 64, zh = tile.paddedHeight / 64
+            let zSymbols = try RANS.decode(section(.z, 0), indexes: Self.channelIndexes(channels: nz, plane: zw * zh),
+                                           tables: tables.z)
+            let zHat = IntegerEntropyModel.IntTensor(channels: nz, height: zh, width: zw, data: zSymbols.map(Int64.init))
+            let yHat = try model.runSlices(hyper: model.hyper(zHat), sliceSize: network.manifest.slices.size) { i, _, index in
+                try RANS.decode(section(.y, i), indexes: index, tables: tables.y)
+            }
+            return TileLatents(zHat: zHat, yHat: yHat)
         }
-        let alpha = header.hasAlpha ? try AlphaCodec.decompress(section(.alpha, 0), count: header.width * header.height) : nil
-        return Latents(header: header, zHat: zHat, yHat: yHat, alpha: alpha)
+        let alpha = header.hasAlpha
+            ? try AlphaCodec.decompress(payloads[SectionKey(kind: .alpha, tile: 0, slice: 0)] ?? [],
+                                        count: header.width * header.height)
+            : nil
+        return Latents(header: header, tiles: tiles, alpha: alpha)
     }
 
-    /// g_s on the fixed-point ŷ, cropped to the image.
-    private func synthesize(_ yHat: IntegerEntropyModel.IntTensor, header: PaneHeader, alpha: [UInt8]?) -> Image {
-        let unit = Float(pow(2, -Double(network.entropyModel.meanBits)))
+    /// g_s tile by tile, each from its latent plus `TileGrid.halo / 16` latent rows and columns of
+    /// its neighbours, cut to the tile and placed in the image.
+    private func synthesize(_ tiles: [TileLatents], header: PaneHeader, alpha: [UInt8]?) -> Image {
+        let grid = TileGrid(width: header.width, height: header.height, tileSize: header.tileSize)
+        precondition(tiles.count == grid.count, "\(tiles.count) tiles for a grid of \(grid.count)")
+        let gray = header.colorLayout == .gray, channels = gray ? 1 : 3
         let (_, inverse) = network.gains(quality: header.quality)
-        let latent = Tensor(channels: yHat.channels, height: yHat.height, width: yHat.width,
-                            data: yHat.data.map { Float($0) * unit })
-        let xHat = network.g_s(PaneNetwork.scaleChannels(latent, inverse))
-        return Image(planarRGB: Self.cropped(xHat, width: header.width, height: header.height),
-                     width: header.width, height: header.height, grayscale: header.colorLayout == .gray, alpha: alpha)
+        let unit = Float(pow(2, -Double(network.entropyModel.meanBits)))
+        var pixels = [UInt8](repeating: 0, count: header.width * header.height * channels)
+        for tile in grid.tiles {
+            let region = grid.region(around: tile)
+            let latent = Self.latent(tiles, grid: grid, region: region, scale: inverse.map { $0 * unit })
+            let xHat = network.g_s(latent)
+            let part = Self.crop(xHat, x: tile.x - region.x, y: tile.y - region.y, width: tile.width, height: tile.height)
+            let image = Image(planarRGB: part.data, width: tile.width, height: tile.height, grayscale: gray)
+            for row in 0..<tile.height {
+                let to = ((tile.y + row) * header.width + tile.x) * channels
+                pixels.replaceSubrange(to..<(to + tile.width * channels),
+                                       with: image.pixels[(row * tile.width * channels)..<((row + 1) * tile.width * channels)])
+            }
+        }
+        return Image(width: header.width, height: header.height, channels: channels, pixels: pixels, alpha: alpha)
+    }
+
+    /// The latent under `region` (pixels / 16), gathered from the tiles that cover it, each
+    /// channel multiplied by `scale` (the fixed-point unit times the inverse gain).
+    static func latent(_ tiles: [TileLatents], grid: TileGrid, region: TileGrid.Region, scale: [Float]) -> Tensor {
+        let x0 = region.x / 16, y0 = region.y / 16, w = region.width / 16, h = region.height / 16
+        let channels = scale.count
+        var data = [Float](repeating: 0, count: channels * w * h)
+        for tile in grid.tiles {
+            let tx = tile.x / 16, ty = tile.y / 16, tw = tile.paddedWidth / 16, th = tile.paddedHeight / 16
+            let xLow = max(x0, tx), xHigh = min(x0 + w, tx + tw), yLow = max(y0, ty), yHigh = min(y0 + h, ty + th)
+            guard xLow < xHigh, yLow < yHigh else { continue }
+            let xs = xLow..<xHigh, ys = yLow..<yHigh
+            let source = tiles[tile.index].yHat
+            precondition(source.channels == channels && source.width == tw && source.height == th, "tile latent shape")
+            for c in 0..<channels {
+                for y in ys {
+                    let from = (c * th + y - ty) * tw - tx, to = (c * h + y - y0) * w - x0
+                    for x in xs { data[to + x] = Float(source.data[from + x]) * scale[c] }
+                }
+            }
+        }
+        return Tensor(channels: channels, height: h, width: w, data: data)
     }
 
     static func channelIndexes(channels: Int, plane: Int) -> [Int32] {
         (0..<channels).flatMap { c in [Int32](repeating: Int32(c), count: plane) }
     }
+}
+
+private struct SectionKey: Hashable {
+    let kind: Section.Kind, tile: Int, slice: Int
+}
+
+private func onlyTile(_ tiles: [TileLatents]) -> TileLatents {
+    precondition(tiles.count == 1, "the stream has \(tiles.count) tiles; use `tiles`")
+    return tiles[0]
+}
+
+/// `body(i)` for i in 0..<count, on up to `Codec.threads` threads; results in index order,
+/// the first error (by index) rethrown.
+func concurrentMap<T>(_ count: Int, _ body: (Int) throws -> T) throws -> [T] {
+    if count <= 1 || Codec.threads == 1 { return try (0..<count).map(body) }
+    var results = [Result<T, Error>?](repeating: nil, count: count)
+    results.withUnsafeMutableBufferPointer { slots in
+        let out = slots
+        DispatchQueue.concurrentPerform(iterations: count) { i in out[i] = Result { try body(i) } }
+    }
+    return try results.map { try $0!.get() }
 }
 
 /// round(v) ties to even, clamped to the int32 symbol range (NaN → 0): never traps on odd floats.

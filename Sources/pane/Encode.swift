@@ -42,6 +42,11 @@ struct Encode: ParsableCommand {
     @Option(name: .long, help: "Target file size in bytes (quality found by search).")
     var size: Int?
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Tile side in pixels: 0 (one tile) or a multiple of 64; default: one tile up to 4 MP, else 1024.",
+        valueName: "pixels"))
+    var tileSize: Int?
+
     @Flag(name: .long, help: "Also decode and print PSNR / MS-SSIM of the result.")
     var verbose = false
 
@@ -54,6 +59,9 @@ struct Encode: ParsableCommand {
         if let quality, !(0...100).contains(quality) { throw ValidationError("--quality must be within 0…100, got \(quality)") }
         if let bpp, !(bpp > 0 && bpp < 64) { throw ValidationError("--bpp must be in (0, 64), got \(bpp)") }
         if let size, size < 64 { throw ValidationError("--size must be at least 64 bytes, got \(size)") }
+        if let tileSize, tileSize < 0 || tileSize % 64 != 0 || tileSize > CodecLimits.maxTileSize {
+            throw ValidationError("--tile-size must be 0 or a multiple of 64 up to \(CodecLimits.maxTileSize), got \(tileSize)")
+        }
     }
 
     func run() throws {
@@ -63,9 +71,9 @@ struct Encode: ParsableCommand {
         let start = Date()
         let encoded: Codec.Encoded
         if let target = bpp.map({ $0 * Double(image.width * image.height) / 8 }) ?? size.map(Double.init) {
-            encoded = try codec.encode(image, targetBytes: Int(target))
+            encoded = try codec.encode(image, targetBytes: Int(target), tileSize: tileSize)
         } else {
-            encoded = try codec.encode(image, quality: quality ?? 75)
+            encoded = try codec.encode(image, quality: quality ?? 75, tileSize: tileSize)
         }
         let seconds = Date().timeIntervalSince(start)
         try FileIO.writeAtomically(Data(encoded.bytes), to: out.output)
