@@ -8,6 +8,10 @@
 
 enum { MESSAGE_SIZE = 192 };
 
+// The error pointer of every png_struct here is a buffer of 2 × MESSAGE_SIZE: the error message,
+// then the last warning. libpng gives the reason for a bad IHDR ("Invalid bit depth in IHDR")
+// only as a warning before its error ("Invalid IHDR data"), so the two are joined.
+
 struct PanePNGDecoder {
     png_structp png;
     png_infop info;
@@ -15,30 +19,35 @@ struct PanePNGDecoder {
     size_t size;
     size_t offset;
     int truncated;  // set by the read callback before it raises the error
-    char message[MESSAGE_SIZE];
+    char message[2 * MESSAGE_SIZE];
 };
 
 typedef struct {
     uint8_t *bytes;
     size_t size;
     size_t capacity;
-    char message[MESSAGE_SIZE];
+    char message[2 * MESSAGE_SIZE];
 } OutputBuffer;
 
 static void copy_message(char *destination, size_t capacity, const char *text) {
     if (capacity > 0) snprintf(destination, capacity, "%s", text);
 }
 
-// The error pointer of every png_struct here is a MESSAGE_SIZE buffer.
 static void on_error(png_structp png, png_const_charp text) {
-    copy_message(png_get_error_ptr(png), MESSAGE_SIZE, text);
+    char *message = png_get_error_ptr(png);
+    const char *warning = message + MESSAGE_SIZE;
+    if (strstr(text, "IHDR") != NULL && strstr(warning, "IHDR") != NULL) {
+        snprintf(message, MESSAGE_SIZE, "%s (%s)", text, warning);
+    } else {
+        copy_message(message, MESSAGE_SIZE, text);
+    }
     png_longjmp(png, 1);
 }
 
-// Warnings (bad ancillary chunks, odd ICC profiles) leave the pixels intact: stay silent.
+// Warnings (bad ancillary chunks, odd ICC profiles) leave the pixels intact: only the last is
+// kept, to explain an IHDR error that follows it.
 static void on_warning(png_structp png, png_const_charp text) {
-    (void)png;
-    (void)text;
+    copy_message((char *)png_get_error_ptr(png) + MESSAGE_SIZE, MESSAGE_SIZE, text);
 }
 
 static void read_from_memory(png_structp png, png_bytep out, size_t count) {
