@@ -34,6 +34,9 @@ let package = Package(
                 swiftSettings: release),
         // RD sweeps against other codecs, SVG plots, the batch runner.
         .target(name: "PaneTools", dependencies: ["Pane", "PaneImageIO", "PaneMetrics", "PaneBitstream"]),
+        // libFuzzer entry points (Fuzz/run) and the replay tool; the corpus replays in PaneFuzzTests.
+        .target(name: "PaneFuzz", dependencies: ["Pane", "PaneModel", "PaneEntropy", "PaneBitstream", "PaneImageIO"]),
+        .executableTarget(name: "pane-fuzz", dependencies: ["PaneFuzz", "Pane"]),
         .executableTarget(name: "pane", dependencies: [
             "Pane", "PaneImageIO", "PaneMetrics", "PaneBitstream", "PaneTools",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -44,6 +47,8 @@ let package = Package(
                                                       "PaneBitstream", "PaneEntropy"],
                     exclude: ["Fixtures"], swiftSettings: release),
         .testTarget(name: "PaneEntropyTests", dependencies: ["PaneEntropy"], exclude: ["Fixtures"], swiftSettings: release),
+        .testTarget(name: "PaneFuzzTests", dependencies: ["PaneFuzz", "Pane", "PaneBitstream", "PaneImageIO"],
+                    swiftSettings: release),
         .testTarget(name: "PaneBitstreamTests", dependencies: ["PaneBitstream"], exclude: ["Fixtures"]),
         .testTarget(name: "PaneToolsTests", dependencies: ["PaneTools", "Pane", "PaneImageIO", "PaneMetrics"],
                     exclude: ["Fixtures"], swiftSettings: release),

@@ -1,8 +1,8 @@
 import CZlib
 
 /// CRC-32 of IEEE 802.3, computed by zlib's `crc32`.
-enum CRC32 {
-    static func checksum(_ bytes: ArraySlice<UInt8>) -> UInt32 {
+public enum CRC32 {
+    public static func checksum(_ bytes: ArraySlice<UInt8>) -> UInt32 {
         bytes.withUnsafeBufferPointer { buffer in
             var crc = crc32(0, nil, 0)
             var start = 0
@@ -16,5 +16,5 @@ enum CRC32 {
         }
     }
 
-    static func checksum(_ bytes: [UInt8]) -> UInt32 { checksum(bytes[...]) }
+    public static func checksum(_ bytes: [UInt8]) -> UInt32 { checksum(bytes[...]) }
 }

@@ -36,9 +36,22 @@ public struct PaneNetwork: Sendable {
         do { data = try Data(contentsOf: manifestURL) } catch {
             throw ModelError.unreadable(manifestURL.path, error.localizedDescription)
         }
+        try self.init(manifestData: data, name: manifestURL.lastPathComponent) { weights in
+            let weightsURL = manifestURL.deletingLastPathComponent().appendingPathComponent(weights)
+            do { return [UInt8](try Data(contentsOf: weightsURL)) } catch {
+                throw ModelError.unreadable(weightsURL.path, error.localizedDescription)
+            }
+        }
+    }
+
+    /// The checks of `init(manifestURL:)` on a manifest in memory; `weights` reads the file the
+    /// manifest names. `checkDigest: false` skips the sha256 (the model-file fuzz target, which
+    /// pairs mutated manifests with fixed weights).
+    public init(manifestData data: Data, name: String, checkDigest: Bool = true,
+                weights: (String) throws -> [UInt8]) throws {
         struct Head: Decodable { let format: String?; let version: Int? }
         guard let head = try? JSONDecoder().decode(Head.self, from: data) else {
-            throw ModelError.corrupt(manifestURL.lastPathComponent, "not a JSON object")
+            throw ModelError.corrupt(name, "not a JSON object")
         }
         guard let format = head.format else { throw ModelError.missingField("format") }
         guard format == Manifest.format else { throw ModelError.wrongFormat(format) }
@@ -50,16 +63,14 @@ public struct PaneNetwork: Sendable {
         do { manifest = try JSONDecoder().decode(Manifest.self, from: data) } catch let DecodingError.keyNotFound(key, ctx) {
             throw ModelError.missingField((ctx.codingPath.map(\.stringValue) + [key.stringValue]).joined(separator: "."))
         } catch {
-            throw ModelError.corrupt(manifestURL.lastPathComponent, "manifest does not decode: \(error)")
+            throw ModelError.corrupt(name, "manifest does not decode: \(error)")
         }
-        let weightsURL = manifestURL.deletingLastPathComponent().appendingPathComponent(manifest.weights)
-        let bytes: [UInt8]
-        do { bytes = [UInt8](try Data(contentsOf: weightsURL)) } catch {
-            throw ModelError.unreadable(weightsURL.path, error.localizedDescription)
-        }
-        let digest = SHA256.hex(bytes)
-        guard digest == manifest.sha256.lowercased() else {
-            throw ModelError.checksumMismatch(expected: manifest.sha256, actual: digest)
+        let bytes = try weights(manifest.weights)
+        if checkDigest {
+            let digest = SHA256.hex(bytes)
+            guard digest == manifest.sha256.lowercased() else {
+                throw ModelError.checksumMismatch(expected: manifest.sha256, actual: digest)
+            }
         }
         try self.init(manifest: manifest, weights: try SafeTensors(bytes: bytes, source: manifest.weights))
     }
