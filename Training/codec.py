@@ -50,7 +50,13 @@ from model import GDN, Config, PaneNet  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MODEL = ROOT / "Models" / "pane.json"
 ALIGNMENT = 64
-MAX_PIXELS = 40_000_000  # CodecLimits.maxPixels
+MAX_TILE_PIXELS = 40_000_000  # CodecLimits.maxTilePixels: one tile
+MAX_PIXELS = 1 << 28  # CodecLimits.maxPixels: a tiled image
+MAX_DIMENSION = 1 << 20
+MAX_TILE_SIZE = 65_472
+DEFAULT_TILE_SIZE = 1024  # TileGrid.defaultTileSize, used above AUTO_TILE_PIXELS
+AUTO_TILE_PIXELS = 2048 * 2048
+TILE_HALO = 64  # TileGrid.halo: pixels of context g_a reads around a tile (/16 for g_s)
 INT32_MIN, INT32_MAX = -(1 << 31), (1 << 31) - 1
 
 
@@ -60,21 +66,77 @@ class CodecError(ValueError):
 
 class Encoded(NamedTuple):
     data: bytes
-    z_hat: np.ndarray  # int64 (Nz, H/64, W/64)
-    y_hat: np.ndarray  # int64 (M, H/16, W/16), units of 2^-MEAN_BITS
+    z_hat: np.ndarray | None  # int64 (Nz, H/64, W/64); None for a tiled stream
+    y_hat: np.ndarray | None  # int64 (M, H/16, W/16), units of 2^-MEAN_BITS; None for a tiled stream
+    tiles: list | None = None  # tiled streams: [(z_hat, y_hat)] per tile, row-major
 
 
 class Latents(NamedTuple):
     header: bs.Header
-    z_hat: np.ndarray
-    y_hat: np.ndarray
+    z_hat: np.ndarray | None
+    y_hat: np.ndarray | None
     alpha: bytes | None
+    tiles: list | None = None
 
 
 class Decoded(NamedTuple):
     image: np.ndarray  # uint8: (H, W) gray, (H, W, 2) gray+alpha, (H, W, 3) RGB, (H, W, 4) RGBA
-    y_hat: np.ndarray
-    z_hat: np.ndarray
+    y_hat: np.ndarray | None
+    z_hat: np.ndarray | None
+    tiles: list | None = None
+
+
+class Tile(NamedTuple):
+    """A tile of `TileGrid` (Sources/Pane/Tiles.swift): pixels inside the image."""
+    index: int
+    x: int
+    y: int
+    width: int
+    height: int
+
+
+def aligned(n: int) -> int:
+    return -(-n // ALIGNMENT) * ALIGNMENT
+
+
+def tile_grid(width: int, height: int, tile_size: int) -> list[Tile]:
+    """Row-major tiles of `tile_size` (0: one tile covering the image)."""
+    side = tile_size or max(width, height)
+    columns, rows = -(-width // side), -(-height // side)
+    return [Tile(r * columns + c, c * side, r * side, min(side, width - c * side), min(side, height - r * side))
+            for r in range(rows) for c in range(columns)]
+
+
+def tile_region(tile: Tile, width: int, height: int) -> tuple[int, int, int, int]:
+    """(x, y, w, h) of the tile grown by TILE_HALO, clipped to the padded image (TileGrid.region)."""
+    x0, y0 = max(0, tile.x - TILE_HALO), max(0, tile.y - TILE_HALO)
+    x1 = min(aligned(width), tile.x + aligned(tile.width) + TILE_HALO)
+    y1 = min(aligned(height), tile.y + aligned(tile.height) + TILE_HALO)
+    return x0, y0, x1 - x0, y1 - y0
+
+
+def tile_size_for(width: int, height: int, tile_size: int | None) -> int:
+    """Codec.tileGrid: the limits, then the tile size (None: automatic)."""
+    if tile_size is not None and (tile_size < 0 or tile_size % ALIGNMENT or tile_size > MAX_TILE_SIZE):
+        raise CodecError(f"tile size {tile_size} is not 0 or a multiple of {ALIGNMENT} up to {MAX_TILE_SIZE}")
+    if width > MAX_DIMENSION or height > MAX_DIMENSION or width * height > MAX_PIXELS:
+        raise CodecError(f"{width}×{height} is over the limit of {MAX_PIXELS} pixels and {MAX_DIMENSION} per side")
+    if tile_size is None:
+        tile_size = DEFAULT_TILE_SIZE if width * height > AUTO_TILE_PIXELS else 0
+    if tile_size == 0 and width * height > MAX_TILE_PIXELS:
+        raise CodecError(f"{width}×{height} is more than the {MAX_TILE_PIXELS // 1_000_000} megapixels "
+                         "pane codes as one tile")
+    return tile_size
+
+
+def region_tensor(colour: np.ndarray, region) -> torch.Tensor:
+    """(1, 3, h, w) float32 of `region`, rows and columns past the image repeating its edge."""
+    x0, y0, w, h = region
+    rows = np.minimum(np.arange(y0, y0 + h), colour.shape[0] - 1)
+    cols = np.minimum(np.arange(x0, x0 + w), colour.shape[1] - 1)
+    planes = colour[rows][:, cols].astype(np.float32) / np.float32(255)
+    planes = np.repeat(planes, 3, axis=2) if planes.shape[2] == 1 else planes
+    return torch.from_numpy(np.ascontiguousarray(planes.transpose(2, 0, 1)))[None]
 
 
 def float_net(tensors: dict, manifest: dict) -> PaneNet:
@@ -210,12 +272,22 @@ class Codec:
 
     @torch.no_grad()
     def analyze(self, image) -> np.ndarray:
-        """g_a of the padded image, before the gain: float32 (M, H'/16, W'/16)."""
+        """g_a of the padded image as one tile, before the gain: float32 (M, H'/16, W'/16)."""
         colour, _ = split_image(image)
-        if colour.shape[0] * colour.shape[1] > MAX_PIXELS:
-            raise CodecError(f"{colour.shape[1]}×{colour.shape[0]} is more than the "
-                             f"{MAX_PIXELS // 1_000_000} megapixels this version codes at once")
+        tile_size_for(colour.shape[1], colour.shape[0], 0)
         return self.net.g_a(padded_tensor(colour))[0].numpy()
+
+    @torch.no_grad()
+    def analyze_tiles(self, colour: np.ndarray, tile_size: int) -> list[np.ndarray]:
+        """g_a per tile, each from its region (tile plus halo), cut to the tile (Codec.analyze)."""
+        height, width = colour.shape[:2]
+        latents = []
+        for tile in tile_grid(width, height, tile_size):
+            region = tile_region(tile, width, height)
+            y = self.net.g_a(region_tensor(colour, region))[0].numpy()
+            lx, ly = (tile.x - region[0]) // 16, (tile.y - region[1]) // 16
+            latents.append(y[:, ly:ly + aligned(tile.height) // 16, lx:lx + aligned(tile.width) // 16])
+        return latents
 
     @torch.no_grad()
     def synthesize(self, y_hat: np.ndarray, header: bs.Header) -> np.ndarray:
@@ -226,16 +298,87 @@ class Codec:
         x_hat = self.net.g_s(torch.from_numpy(np.ascontiguousarray(latent))[None])[0].numpy()
         return quantize_image(x_hat[:, :header.height, :header.width], header.color_layout == bs.ColorLayout.GRAY)
 
+    @torch.no_grad()
+    def synthesize_tiles(self, tiles: list, header: bs.Header) -> np.ndarray:
+        """g_s per tile from its latent plus TILE_HALO / 16 latent rows and columns of its
+        neighbours, cut to the tile (Codec.synthesize)."""
+        grid = tile_grid(header.width, header.height, header.tile_size)
+        gray = header.color_layout == bs.ColorLayout.GRAY
+        _, inverse = self.gains(header.quality)
+        scale = inverse * np.float32(2.0 ** -MEAN_BITS)
+        out = np.zeros((header.height, header.width) + (() if gray else (3,)), dtype=np.uint8)
+        for tile in grid:
+            x0, y0, w, h = (v // 16 for v in tile_region(tile, header.width, header.height))
+            latent = np.zeros((self.M, h, w), dtype=np.float32)
+            for other in grid:
+                tx, ty = other.x // 16, other.y // 16
+                tw, th = aligned(other.width) // 16, aligned(other.height) // 16
+                xs, xe, ys, ye = max(x0, tx), min(x0 + w, tx + tw), max(y0, ty), min(y0 + h, ty + th)
+                if xs < xe and ys < ye:
+                    source = tiles[other.index][1][:, ys - ty:ye - ty, xs - tx:xe - tx].astype(np.float32)
+                    latent[:, ys - y0:ye - y0, xs - x0:xe - x0] = source * scale[:, None, None]
+            x_hat = self.net.g_s(torch.from_numpy(latent)[None])[0].numpy()
+            px, py = tile.x - x0 * 16, tile.y - y0 * 16
+            part = x_hat[:, py:py + tile.height, px:px + tile.width]
+            out[tile.y:tile.y + tile.height, tile.x:tile.x + tile.width] = quantize_image(part, gray)
+        return out
+
     # ----- encoding -----
     def encode(self, image, quality: float) -> bytes:
         return self.encode_image(image, quality).data
 
-    def encode_image(self, image, quality: float) -> Encoded:
+    def encode_image(self, image, quality: float, tile_size: int | None = None) -> Encoded:
         colour, alpha = split_image(image)
         stored_quality(quality)  # validate before the expensive part, as Swift does after analyze
-        y = self.analyze(colour)
-        return self.encode_latent(y, quality, width=colour.shape[1], height=colour.shape[0],
-                                  grayscale=colour.shape[2] == 1, alpha=alpha)
+        height, width = colour.shape[:2]
+        tile_size = tile_size_for(width, height, tile_size)
+        if tile_size == 0:
+            return self.encode_latent(self.analyze(colour), quality, width=width, height=height,
+                                      grayscale=colour.shape[2] == 1, alpha=alpha)
+        return self.encode_tiles(self.analyze_tiles(colour, tile_size), quality, width, height, tile_size,
+                                 grayscale=colour.shape[2] == 1, alpha=alpha)
+
+    @torch.no_grad()
+    def encode_tiles(self, latents: list, quality: float, width: int, height: int, tile_size: int,
+                     grayscale: bool = False, alpha: bytes | None = None) -> Encoded:
+        """A tiled stream from per-tile g_a outputs (before the gain), as `analyze_tiles` gives."""
+        quality = stored_quality(quality)
+        gain, _ = self.gains(quality)
+        sections, tiles = [], []
+        for index, y in enumerate(latents):
+            tile_sections, z_hat, y_hat = self._encode_tile(np.asarray(y, dtype=np.float32), gain, index)
+            sections += tile_sections
+            tiles.append((z_hat, y_hat))
+        if alpha is not None:
+            sections.append(bs.Section(bs.Kind.ALPHA, 0, 0, bs.compress_alpha(alpha)))
+        header = bs.Header(model_id=self.model_id, width=width, height=height,
+                           color_layout=bs.ColorLayout.GRAY if grayscale else bs.ColorLayout.RGB,
+                           has_alpha=alpha is not None, quality=quality, tile_size=tile_size,
+                           slice_count=self.slice_count)
+        return Encoded(bs.serialize(header, sections), None, None, tiles)
+
+    def _encode_tile(self, y: np.ndarray, gain: np.ndarray, tile: int):
+        """(sections, ẑ, ŷ) of one tile's latent y (before the gain)."""
+        y = y * gain[:, None, None]
+        z = self.net.h_a(torch.from_numpy(np.ascontiguousarray(y))[None])[0].numpy()
+        z_hat = np.round(z.astype(np.float64))  # ties to even
+        z_hat = np.clip(np.nan_to_num(z_hat), -2.0 ** 62, 2.0 ** 62).astype(np.int64)
+        plane = z_hat.shape[1] * z_hat.shape[2]
+        z_indexes = np.repeat(np.arange(self.Nz), plane)
+        sections = [bs.Section(bs.Kind.Z, tile, 0, rans.encode(np.clip(z_hat, INT32_MIN, INT32_MAX).reshape(-1),
+                                                               z_indexes, *self.z_tables))]
+        hyper = self.entropy.hyper(z_hat)
+        size = self.slice_size
+
+        def symbols(i, mu, idx):
+            y_i = y[i * size:(i + 1) * size].astype(np.float64)
+            q = np.round(y_i - mu.astype(np.float64) * 2.0 ** -MEAN_BITS)
+            q = np.clip(np.nan_to_num(q), INT32_MIN, INT32_MAX).astype(np.int64)
+            sections.append(bs.Section(bs.Kind.Y, tile, i, rans.encode(q.reshape(-1), idx.reshape(-1), *self.y_tables)))
+            return q
+
+        y_hat, _ = self.entropy.decode_slices(hyper, symbols)
+        return sections, z_hat, y_hat
 
     @torch.no_grad()
     def encode_latent(self, y: np.ndarray, quality: float, width: int, height: int,
@@ -249,25 +392,7 @@ class Codec:
             raise CodecError(f"latent of shape {y.shape} for a {width}×{height} image; expected "
                              f"{(self.M, ph // 16, pw // 16)}")
         gain, _ = self.gains(quality)
-        y = y * gain[:, None, None]
-        z = self.net.h_a(torch.from_numpy(np.ascontiguousarray(y))[None])[0].numpy()
-        z_hat = np.round(z.astype(np.float64))  # ties to even
-        z_hat = np.clip(np.nan_to_num(z_hat), -2.0 ** 62, 2.0 ** 62).astype(np.int64)
-        plane = z_hat.shape[1] * z_hat.shape[2]
-        z_indexes = np.repeat(np.arange(self.Nz), plane)
-        sections = [bs.Section(bs.Kind.Z, 0, 0, rans.encode(np.clip(z_hat, INT32_MIN, INT32_MAX).reshape(-1),
-                                                            z_indexes, *self.z_tables))]
-        hyper = self.entropy.hyper(z_hat)
-        size = self.slice_size
-
-        def symbols(i, mu, idx):
-            y_i = y[i * size:(i + 1) * size].astype(np.float64)
-            q = np.round(y_i - mu.astype(np.float64) * 2.0 ** -MEAN_BITS)
-            q = np.clip(np.nan_to_num(q), INT32_MIN, INT32_MAX).astype(np.int64)
-            sections.append(bs.Section(bs.Kind.Y, 0, i, rans.encode(q.reshape(-1), idx.reshape(-1), *self.y_tables)))
-            return q
-
-        y_hat, _ = self.entropy.decode_slices(hyper, symbols)
+        sections, z_hat, y_hat = self._encode_tile(y, gain, 0)
         if alpha is not None:
             if len(alpha) != width * height:
                 raise CodecError(f"alpha plane of {len(alpha)} bytes for a {width}×{height} image")
@@ -282,35 +407,35 @@ class Codec:
         """The exact part of `decode` (Swift's `Codec.decodeLatents`): header, ẑ, ŷ and alpha.
         Raises bitstream.BitstreamError, rans.EntropyError or CodecError."""
         header, sections = bs.parse(data, expected_model_ids=[self.model_id])
-        if header.tile_size != 0:
-            raise CodecError(f"stream uses {header.tile_size}-pixel tiles, which this version of pane cannot decode yet")
-        if header.width * header.height > MAX_PIXELS:
-            raise CodecError(f"{header.width}×{header.height} is more than the {MAX_PIXELS // 1_000_000} "
-                             "megapixels this version codes at once")
+        tile_size_for(header.width, header.height, header.tile_size)
         if header.slice_count != self.slice_count:
             raise bs.CorruptError(f"stream has {header.slice_count} slices, the model {self.slice_count}")
+        payloads = {(s.kind, s.tile, s.slice): s.payload for s in sections}
+        tiles = []
+        for tile in tile_grid(header.width, header.height, header.tile_size):
+            zh, zw = aligned(tile.height) // 64, aligned(tile.width) // 64
+            z = rans.decode(payloads.get((bs.Kind.Z, tile.index, 0), b""),
+                            np.repeat(np.arange(self.Nz), zh * zw), *self.z_tables)
+            z_hat = np.asarray(z, dtype=np.int64).reshape(self.Nz, zh, zw)
+            hyper = self.entropy.hyper(z_hat)
 
-        def payload(kind, slice_):
-            return next((s.payload for s in sections if s.kind == kind and s.slice == slice_ and s.tile == 0), b"")
+            def symbols(i, mu, idx, index=tile.index):
+                q = rans.decode(payloads.get((bs.Kind.Y, index, i), b""), idx.reshape(-1), *self.y_tables)
+                return np.asarray(q, dtype=np.int64).reshape(mu.shape)
 
-        ph = -(-header.height // ALIGNMENT) * ALIGNMENT
-        pw = -(-header.width // ALIGNMENT) * ALIGNMENT
-        zh, zw = ph // 64, pw // 64
-        z = rans.decode(payload(bs.Kind.Z, 0), np.repeat(np.arange(self.Nz), zh * zw), *self.z_tables)
-        z_hat = np.asarray(z, dtype=np.int64).reshape(self.Nz, zh, zw)
-        hyper = self.entropy.hyper(z_hat)
-
-        def symbols(i, mu, idx):
-            q = rans.decode(payload(bs.Kind.Y, i), idx.reshape(-1), *self.y_tables)
-            return np.asarray(q, dtype=np.int64).reshape(mu.shape)
-
-        y_hat, _ = self.entropy.decode_slices(hyper, symbols)
-        alpha = (bs.decompress_alpha(payload(bs.Kind.ALPHA, 0), header.width * header.height)
+            y_hat, _ = self.entropy.decode_slices(hyper, symbols)
+            tiles.append((z_hat, y_hat))
+        alpha = (bs.decompress_alpha(payloads.get((bs.Kind.ALPHA, 0, 0), b""), header.width * header.height)
                  if header.has_alpha else None)
-        return Latents(header, z_hat, y_hat, alpha)
+        if header.tile_size == 0:
+            return Latents(header, tiles[0][0], tiles[0][1], alpha)
+        return Latents(header, None, None, alpha, tiles)
 
     def decode(self, data: bytes) -> Decoded:
         latents = self.decode_latents(data)
+        if latents.tiles is not None:
+            colour = self.synthesize_tiles(latents.tiles, latents.header)
+            return Decoded(join_image(colour, latents.alpha), None, None, latents.tiles)
         colour = self.synthesize(latents.y_hat, latents.header)
         return Decoded(join_image(colour, latents.alpha), latents.y_hat, latents.z_hat)
 

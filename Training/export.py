@@ -256,7 +256,7 @@ def main(argv=None):
         conformance = make_conformance_fixtures.write(args.fixtures / "conformance", args.out / f"{args.name}.json")
         print(f"wrote {len(conformance['streams']) + len(conformance['latent']['streams'])} conformance streams to "
               f"{args.fixtures / 'conformance'}; now regenerate the Swift-written ones: PANE_WRITE_CONFORMANCE=1 "
-              "swift test -c release -Xswiftc -enable-testing --filter ConformanceTests/swiftWrittenStreams")
+              "swift test -c release -Xswiftc -enable-testing --filter ConformanceTests/swiftWritten")
 
 
 if __name__ == "__main__":

@@ -101,13 +101,17 @@ extension Codec {
         let latents: [Tensor]
     }
 
+    /// Called after each tile of a transform with (tiles done, tiles).
+    public typealias Progress = (_ done: Int, _ total: Int) -> Void
+
     /// Runs g_a over `image` in the tiles of `tileSize` (nil: `TileGrid.automatic`), each with
     /// `TileGrid.halo` pixels of context; peak memory is one tile's network plus the image.
-    public func analyze(_ image: Image, tileSize: Int? = nil) throws -> Analysis {
+    public func analyze(_ image: Image, tileSize: Int? = nil, progress: Progress? = nil) throws -> Analysis {
         let grid = try Self.tileGrid(width: image.width, height: image.height, tileSize: tileSize)
         let latents = grid.tiles.map { tile in
             let region = grid.region(around: tile)
             let y = network.g_a(Self.tensor(image, region: region))
+            progress?(tile.index + 1, grid.count)
             return Self.crop(y, x: (tile.x - region.x) / 16, y: (tile.y - region.y) / 16,
                              width: tile.paddedWidth / 16, height: tile.paddedHeight / 16)
         }
@@ -116,9 +120,9 @@ extension Codec {
     }
 
     /// Encodes `image` at `quality` ∈ [0, 100] into a `.pane` stream (tiles as in `analyze`).
-    public func encode(_ image: Image, quality: Double, tileSize: Int? = nil) throws -> Encoded {
+    public func encode(_ image: Image, quality: Double, tileSize: Int? = nil, progress: Progress? = nil) throws -> Encoded {
         guard quality >= 0, quality <= 100 else { throw PaneError.invalidQuality(quality) }
-        return try encode(try analyze(image, tileSize: tileSize), quality: quality)
+        return try encode(try analyze(image, tileSize: tileSize, progress: progress), quality: quality)
     }
 
     /// Quality is stored in hundredths; the encoder uses that stored value so decoders agree.
@@ -193,13 +197,13 @@ extension Codec {
     }
 
     /// Decodes a `.pane` stream written for this model.
-    public func decode(_ bytes: [UInt8]) throws -> Image {
-        synthesize(try decodeLatents(bytes))
+    public func decode(_ bytes: [UInt8], progress: Progress? = nil) throws -> Image {
+        synthesize(try decodeLatents(bytes), progress: progress)
     }
 
     /// The image of decoded latents (runs g_s): the second half of `decode`.
-    public func synthesize(_ latents: Latents) -> Image {
-        synthesize(latents.tiles, header: latents.header, alpha: latents.alpha)
+    public func synthesize(_ latents: Latents, progress: Progress? = nil) -> Image {
+        synthesize(latents.tiles, header: latents.header, alpha: latents.alpha, progress: progress)
     }
 
     /// Parses `bytes` and runs the entropy decoder and the integer path: ẑ, ŷ per tile (tiles
@@ -238,7 +242,8 @@ extension Codec {
 
     /// g_s tile by tile, each from its latent plus `TileGrid.halo / 16` latent rows and columns of
     /// its neighbours, cut to the tile and placed in the image.
-    private func synthesize(_ tiles: [TileLatents], header: PaneHeader, alpha: [UInt8]?) -> Image {
+    private func synthesize(_ tiles: [TileLatents], header: PaneHeader, alpha: [UInt8]?,
+                            progress: Progress? = nil) -> Image {
         let grid = TileGrid(width: header.width, height: header.height, tileSize: header.tileSize)
         precondition(tiles.count == grid.count, "\(tiles.count) tiles for a grid of \(grid.count)")
         let gray = header.colorLayout == .gray, channels = gray ? 1 : 3
@@ -256,6 +261,7 @@ extension Codec {
                 pixels.replaceSubrange(to..<(to + tile.width * channels),
                                        with: image.pixels[(row * tile.width * channels)..<((row + 1) * tile.width * channels)])
             }
+            progress?(tile.index + 1, grid.count)
         }
         return Image(width: header.width, height: header.height, channels: channels, pixels: pixels, alpha: alpha)
     }

@@ -4,8 +4,8 @@ extension Codec {
     /// Encodes at the highest quality whose stream fits `targetBytes`: bisection over the
     /// continuous quality (the rate grows with quality), sharing one g_a across the trials.
     /// Returns the quality-0 stream if even that is larger.
-    public func encode(_ image: Image, targetBytes: Int, tileSize: Int? = nil) throws -> Encoded {
-        let analysis = try analyze(image, tileSize: tileSize)
+    public func encode(_ image: Image, targetBytes: Int, tileSize: Int? = nil, progress: Progress? = nil) throws -> Encoded {
+        let analysis = try analyze(image, tileSize: tileSize, progress: progress)
         var lo = 0.0, hi = 100.0
         var best = try encode(analysis, quality: lo)
         if best.bytes.count > targetBytes { return best }

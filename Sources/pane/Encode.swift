@@ -69,11 +69,14 @@ struct Encode: ParsableCommand {
         let image = try Image(contentsOfFile: input)
         let codec = try modelOptions.loadCodec()
         let start = Date()
+        let progress = TileProgress.onTerminal(label: "analysing")
+        defer { progress?.clear() }
+        let show: Codec.Progress? = progress.map { p in { done, total in p.show(done, total) } }
         let encoded: Codec.Encoded
         if let target = bpp.map({ $0 * Double(image.width * image.height) / 8 }) ?? size.map(Double.init) {
-            encoded = try codec.encode(image, targetBytes: Int(target), tileSize: tileSize)
+            encoded = try codec.encode(image, targetBytes: Int(target), tileSize: tileSize, progress: show)
         } else {
-            encoded = try codec.encode(image, quality: quality ?? 75, tileSize: tileSize)
+            encoded = try codec.encode(image, quality: quality ?? 75, tileSize: tileSize, progress: show)
         }
         let seconds = Date().timeIntervalSince(start)
         try FileIO.writeAtomically(Data(encoded.bytes), to: out.output)
@@ -106,7 +109,10 @@ struct Decode: ParsableCommand {
         try out.checkWritable()
         let bytes = [UInt8](try FileIO.contents(ofFile: input))
         let codec = try modelOptions.loadCodec()
-        let image = try codec.decode(bytes)
+        let progress = TileProgress.onTerminal(label: "synthesising")
+        let show: Codec.Progress? = progress.map { p in { done, total in p.show(done, total) } }
+        let image = try codec.decode(bytes, progress: show)
+        progress?.clear()
         let ext = URL(fileURLWithPath: out.output).pathExtension.lowercased()
         switch ext {
         case "jpg", "jpeg":
@@ -124,4 +130,23 @@ struct Decode: ParsableCommand {
         let magic = image.isGrayscale ? "P5" : "P6"
         return Array("\(magic)\n\(image.width) \(image.height)\n255\n".utf8) + image.pixels
     }
+}
+
+/// "label tile 3/48" on a terminal's stderr while a tiled image is transformed.
+final class TileProgress {
+    private let label: String
+
+    private init(label: String) { self.label = label }
+
+    /// A progress line if stderr is a terminal, else nil.
+    static func onTerminal(label: String) -> TileProgress? {
+        isatty(STDERR_FILENO) == 1 ? TileProgress(label: label) : nil
+    }
+
+    func show(_ done: Int, _ total: Int) {
+        guard total > 1 else { return }
+        FileHandle.standardError.write(Data("\r\(label) tile \(done)/\(total)\u{1B}[K".utf8))
+    }
+
+    func clear() { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
 }

@@ -53,11 +53,41 @@ enum Conformance {
         let model_sha256: String
         let streams: [Entry]
         let latent: Latent
+        /// Tiled streams (optional: fixtures from before tiling have none).
+        let tiled: [Entry]?
     }
+
+    /// A tiled stream and its per-tile integers (python_tiled_* and tiled_swift_*).
+    struct TiledCase: Codable {
+        struct Tile: Codable, Equatable {
+            let z_hat: Ints
+            let y_hat: Ints
+        }
+        let name: String
+        let writer: String
+        let input: String
+        let quality: Double
+        let width: Int
+        let height: Int
+        let tile_size: Int
+        let stream: String
+        var decoded: String? = nil
+        let tiles: [Tile]
+
+        var bytes: [UInt8] { get throws { [UInt8](try Data(contentsOf: directory.appendingPathComponent(stream))) } }
+    }
+
+    static func loadTiled(_ name: String) throws -> TiledCase {
+        try JSONDecoder().decode(TiledCase.self, from: Data(contentsOf: directory.appendingPathComponent("\(name).json")))
+    }
+
+    /// The tiled stream this file writes under PANE_WRITE_CONFORMANCE=1 (Training/tests/test_codec.py reads it).
+    static let swiftTiled = (input: "crop_rgba.png", quality: 55.0, tileSize: 64, name: "tiled_swift_crop_rgba_q55")
 
     static let meta: Meta? = try? JSONDecoder().decode(
         Meta.self, from: Data(contentsOf: directory.appendingPathComponent("conformance.json")))
     static let pythonStreams: [String] = meta.map { $0.streams.map(\.name) } ?? []
+    static let pythonTiledStreams: [String] = meta.flatMap { $0.tiled?.map(\.name) } ?? []
     static let latentStreams: [String] = meta.map { $0.latent.streams.map(\.name) } ?? []
 
     static func load(_ name: String) throws -> Case {
@@ -159,6 +189,47 @@ enum Conformance {
             let latents = try codec.decodeLatents(bytes)
             #expect(Conformance.Ints(latents.zHat) == c.z_hat && Conformance.Ints(latents.yHat) == c.y_hat)
         }
+    }
+
+    /// A tiled stream written by Python decodes in Swift to the same integers in every tile, and
+    /// to Python's image up to float rounding in g_s.
+    @Test(arguments: Conformance.pythonTiledStreams)
+    func pythonTiledStreamDecodes(_ name: String) throws {
+        let c = try Conformance.loadTiled(name)
+        let latents = try codec.decodeLatents(try c.bytes)
+        #expect(latents.header.tileSize == c.tile_size && latents.tiles.count == c.tiles.count)
+        #expect(latents.tiles.map { Conformance.TiledCase.Tile(z_hat: .init($0.zHat), y_hat: .init($0.yHat)) } == c.tiles)
+        let image = codec.synthesize(latents)
+        let reference = try Conformance.image(try #require(c.decoded))
+        #expect(Conformance.maxDifference(image, reference) <= 2, "\(name): decoded images differ")
+    }
+
+    @Test func pythonTiledStreamsAreThere() {
+        #expect(!Conformance.pythonTiledStreams.isEmpty, "no tiled conformance stream: run Training/tests/make_conformance_fixtures.py")
+    }
+
+    /// The Swift-written tiled stream for Training/tests/test_codec.py (PANE_WRITE_CONFORMANCE=1 rewrites it).
+    @Test func swiftWrittenTiledStream() throws {
+        let spec = Conformance.swiftTiled
+        if ProcessInfo.processInfo.environment["PANE_WRITE_CONFORMANCE"] == "1" {
+            let encoded = try codec.encode(try Conformance.image(spec.input), quality: spec.quality, tileSize: spec.tileSize)
+            let c = Conformance.TiledCase(
+                name: spec.name, writer: "swift", input: spec.input, quality: spec.quality,
+                width: encoded.header.width, height: encoded.header.height, tile_size: spec.tileSize,
+                stream: "\(spec.name).pane",
+                tiles: encoded.tiles.map { .init(z_hat: .init($0.zHat), y_hat: .init($0.yHat)) })
+            try Data(encoded.bytes).write(to: Conformance.directory.appendingPathComponent(c.stream))
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            try (encoder.encode(c) + Data("\n".utf8)).write(to: Conformance.directory.appendingPathComponent("\(spec.name).json"))
+        }
+        let c = try Conformance.loadTiled(spec.name)
+        let bytes = try c.bytes
+        #expect(try PaneFile.peekHeader(bytes).modelID == codec.modelID,
+                "\(spec.name) was written for another model: rerun with PANE_WRITE_CONFORMANCE=1")
+        let latents = try codec.decodeLatents(bytes)
+        #expect(c.tiles.count > 1)
+        #expect(latents.tiles.map { Conformance.TiledCase.Tile(z_hat: .init($0.zHat), y_hat: .init($0.yHat)) } == c.tiles)
     }
 
     /// Swift and Python encoders see the same image through different float kernels (g_a, h_a).

@@ -78,6 +78,9 @@ def tie_margin(values: np.ndarray) -> float:
     return float(np.abs(v - np.floor(v) - 0.5).min(initial=0.5))
 
 
+TILED_QUALITY = 60
+
+
 @torch.no_grad()
 def rounding_margins(codec: pane.Codec, y: np.ndarray, quality: float) -> tuple[float, float]:
     """(margin of ẑ, margin of q) for `encode_latent(y, quality)`."""
@@ -153,6 +156,19 @@ def write(out_dir: Path = FIXTURES, model: Path = pane.DEFAULT_MODEL) -> dict:
                      "decoded": f"{stem}.decoded.png", "margin_z": mz, "margin_y": my}
             (out_dir / f"{stem}.json").write_text(json.dumps({**entry, **latent_json(encoded.z_hat, encoded.y_hat)}) + "\n")
             meta["streams"].append(entry)
+    # A tiled stream: crop_rgba (128×64) in 64-pixel tiles, two tiles with halo context.
+    stem = f"python_tiled_crop_rgba_q{TILED_QUALITY:g}"
+    encoded = codec.encode_image(sources["crop_rgba"], TILED_QUALITY, tile_size=64)
+    decoded = codec.decode(encoded.data)
+    assert all((a[0] == b[0]).all() and (a[1] == b[1]).all() for a, b in zip(decoded.tiles, encoded.tiles))
+    (out_dir / f"{stem}.pane").write_bytes(encoded.data)
+    Image.fromarray(decoded.image).save(out_dir / f"{stem}.decoded.png")
+    entry = {"name": stem, "writer": "python", "input": inputs["crop_rgba"], "quality": TILED_QUALITY,
+             "width": 128, "height": 64, "tile_size": 64, "stream": f"{stem}.pane", "bytes": len(encoded.data),
+             "stream_sha256": hashlib.sha256(encoded.data).hexdigest(), "decoded": f"{stem}.decoded.png"}
+    tiles = [latent_json(z, y) for z, y in encoded.tiles]
+    (out_dir / f"{stem}.json").write_text(json.dumps({**entry, "tiles": tiles}) + "\n")
+    meta["tiled"] = [entry]
     y, (top, left), margins = fixed_latent(codec, pane.read_image(KODIM))
     save_file({"y": np.ascontiguousarray(y, dtype=np.float32)}, str(out_dir / "latent.safetensors"))
     latent = {"file": "latent.safetensors", "tensor": "y", "source": f"g_a of Samples/kodim23.png[{top}:{top + 64}, "
