@@ -4,6 +4,7 @@
 #include "pane_kernels.h"
 
 #include <stddef.h>
+#include <stdlib.h>
 #include <immintrin.h>
 
 void pane_dgemm_reference(int m, int n, int k,
@@ -21,26 +22,40 @@ void pane_dgemm_reference(int m, int n, int k,
     }
 }
 
-// 4 rows × 8 columns per micro-tile (2 ymm of 4 doubles per row).
+// 6 rows × 8 columns per micro-tile (12 accumulators), over a packed copy of B's 8-column
+// panel so the k loop reads B sequentially (B's rows are a whole feature plane apart).
+// Row and column tails go to the reference loop.
 __attribute__((target("avx2,fma")))
 static void dgemm_avx2(int m, int n, int k,
                        const double *a, int lda,
                        const double *b, int ldb,
                        double *c, int ldc) {
     const int n8 = n & ~7;
-    const int m4 = m & ~3;
+    const int m6 = m - m % 6;
+    double *panel = n8 > 0 ? malloc((size_t)k * 8 * sizeof *panel) : NULL;
+    if (n8 > 0 && panel == NULL) {
+        pane_dgemm_reference(m, n, k, a, lda, b, ldb, c, ldc);
+        return;
+    }
     for (int j = 0; j < n8; j += 8) {
-        for (int i = 0; i < m4; i += 4) {
+        for (int p = 0; p < k; p++) {
+            const double *row = b + (size_t)p * ldb + j;
+            _mm256_storeu_pd(panel + 8 * p, _mm256_loadu_pd(row));
+            _mm256_storeu_pd(panel + 8 * p + 4, _mm256_loadu_pd(row + 4));
+        }
+        for (int i = 0; i < m6; i += 6) {
             const double *a0 = a + (size_t)i * lda;
-            const double *a1 = a0 + lda, *a2 = a1 + lda, *a3 = a2 + lda;
+            const double *a1 = a0 + lda, *a2 = a1 + lda, *a3 = a2 + lda, *a4 = a3 + lda, *a5 = a4 + lda;
             double *c0 = c + (size_t)i * ldc + j;
-            double *c1 = c0 + ldc, *c2 = c1 + ldc, *c3 = c2 + ldc;
+            double *c1 = c0 + ldc, *c2 = c1 + ldc, *c3 = c2 + ldc, *c4 = c3 + ldc, *c5 = c4 + ldc;
             __m256d r00 = _mm256_loadu_pd(c0), r01 = _mm256_loadu_pd(c0 + 4);
             __m256d r10 = _mm256_loadu_pd(c1), r11 = _mm256_loadu_pd(c1 + 4);
             __m256d r20 = _mm256_loadu_pd(c2), r21 = _mm256_loadu_pd(c2 + 4);
             __m256d r30 = _mm256_loadu_pd(c3), r31 = _mm256_loadu_pd(c3 + 4);
-            const double *bp = b + j;
-            for (int p = 0; p < k; p++, bp += ldb) {
+            __m256d r40 = _mm256_loadu_pd(c4), r41 = _mm256_loadu_pd(c4 + 4);
+            __m256d r50 = _mm256_loadu_pd(c5), r51 = _mm256_loadu_pd(c5 + 4);
+            const double *bp = panel;
+            for (int p = 0; p < k; p++, bp += 8) {
                 const __m256d b0 = _mm256_loadu_pd(bp), b1 = _mm256_loadu_pd(bp + 4);
                 __m256d av = _mm256_broadcast_sd(a0 + p);
                 r00 = _mm256_fmadd_pd(av, b0, r00); r01 = _mm256_fmadd_pd(av, b1, r01);
@@ -50,14 +65,21 @@ static void dgemm_avx2(int m, int n, int k,
                 r20 = _mm256_fmadd_pd(av, b0, r20); r21 = _mm256_fmadd_pd(av, b1, r21);
                 av = _mm256_broadcast_sd(a3 + p);
                 r30 = _mm256_fmadd_pd(av, b0, r30); r31 = _mm256_fmadd_pd(av, b1, r31);
+                av = _mm256_broadcast_sd(a4 + p);
+                r40 = _mm256_fmadd_pd(av, b0, r40); r41 = _mm256_fmadd_pd(av, b1, r41);
+                av = _mm256_broadcast_sd(a5 + p);
+                r50 = _mm256_fmadd_pd(av, b0, r50); r51 = _mm256_fmadd_pd(av, b1, r51);
             }
             _mm256_storeu_pd(c0, r00); _mm256_storeu_pd(c0 + 4, r01);
             _mm256_storeu_pd(c1, r10); _mm256_storeu_pd(c1 + 4, r11);
             _mm256_storeu_pd(c2, r20); _mm256_storeu_pd(c2 + 4, r21);
             _mm256_storeu_pd(c3, r30); _mm256_storeu_pd(c3 + 4, r31);
+            _mm256_storeu_pd(c4, r40); _mm256_storeu_pd(c4 + 4, r41);
+            _mm256_storeu_pd(c5, r50); _mm256_storeu_pd(c5 + 4, r51);
         }
-        if (m4 < m) pane_dgemm_reference(m - m4, 8, k, a + (size_t)m4 * lda, lda, b + j, ldb, c + (size_t)m4 * ldc + j, ldc);
+        if (m6 < m) pane_dgemm_reference(m - m6, 8, k, a + (size_t)m6 * lda, lda, panel, 8, c + (size_t)m6 * ldc + j, ldc);
     }
+    free(panel);
     if (n8 < n) pane_dgemm_reference(m, n - n8, k, a, lda, b + n8, ldb, c + n8, ldc);
 }
 

@@ -21,27 +21,36 @@ void pane_sgemm_reference(int m, int n, int k,
     }
 }
 
-// 4 rows × 16 columns per micro-tile: 8 accumulators, 2 loads of B and
-// 4 broadcasts of A per step of k. Tails go to the reference loop.
+// 6 rows × 16 columns per micro-tile: 12 accumulators, 2 loads of B and 6 broadcasts of A per
+// step of k, over `panel`, a packed copy of B's 16-column strip (rows of B are a feature plane
+// apart; packed, the k loop reads them sequentially). Leftover rows take a 1-row loop over the
+// same panel; leftover columns the reference loop.
 __attribute__((target("avx2,fma")))
 static void sgemm_avx2_panel(int m, int n, int k,
                        const float *a, int lda,
                        const float *b, int ldb,
-                       float *c, int ldc) {
+                       float *c, int ldc, float *panel) {
     const int n16 = n & ~15;
-    const int m4 = m & ~3;
+    const int m6 = m - m % 6;
     for (int j = 0; j < n16; j += 16) {
-        for (int i = 0; i < m4; i += 4) {
+        for (int p = 0; p < k; p++) {
+            const float *row = b + (size_t)p * ldb + j;
+            _mm256_storeu_ps(panel + 16 * p, _mm256_loadu_ps(row));
+            _mm256_storeu_ps(panel + 16 * p + 8, _mm256_loadu_ps(row + 8));
+        }
+        for (int i = 0; i < m6; i += 6) {
             const float *a0 = a + (size_t)i * lda;
-            const float *a1 = a0 + lda, *a2 = a1 + lda, *a3 = a2 + lda;
+            const float *a1 = a0 + lda, *a2 = a1 + lda, *a3 = a2 + lda, *a4 = a3 + lda, *a5 = a4 + lda;
             float *c0 = c + (size_t)i * ldc + j;
-            float *c1 = c0 + ldc, *c2 = c1 + ldc, *c3 = c2 + ldc;
+            float *c1 = c0 + ldc, *c2 = c1 + ldc, *c3 = c2 + ldc, *c4 = c3 + ldc, *c5 = c4 + ldc;
             __m256 r00 = _mm256_loadu_ps(c0), r01 = _mm256_loadu_ps(c0 + 8);
             __m256 r10 = _mm256_loadu_ps(c1), r11 = _mm256_loadu_ps(c1 + 8);
             __m256 r20 = _mm256_loadu_ps(c2), r21 = _mm256_loadu_ps(c2 + 8);
             __m256 r30 = _mm256_loadu_ps(c3), r31 = _mm256_loadu_ps(c3 + 8);
-            const float *bp = b + j;
-            for (int p = 0; p < k; p++, bp += ldb) {
+            __m256 r40 = _mm256_loadu_ps(c4), r41 = _mm256_loadu_ps(c4 + 8);
+            __m256 r50 = _mm256_loadu_ps(c5), r51 = _mm256_loadu_ps(c5 + 8);
+            const float *bp = panel;
+            for (int p = 0; p < k; p++, bp += 16) {
                 const __m256 b0 = _mm256_loadu_ps(bp), b1 = _mm256_loadu_ps(bp + 8);
                 __m256 av = _mm256_broadcast_ss(a0 + p);
                 r00 = _mm256_fmadd_ps(av, b0, r00); r01 = _mm256_fmadd_ps(av, b1, r01);
@@ -51,18 +60,24 @@ static void sgemm_avx2_panel(int m, int n, int k,
                 r20 = _mm256_fmadd_ps(av, b0, r20); r21 = _mm256_fmadd_ps(av, b1, r21);
                 av = _mm256_broadcast_ss(a3 + p);
                 r30 = _mm256_fmadd_ps(av, b0, r30); r31 = _mm256_fmadd_ps(av, b1, r31);
+                av = _mm256_broadcast_ss(a4 + p);
+                r40 = _mm256_fmadd_ps(av, b0, r40); r41 = _mm256_fmadd_ps(av, b1, r41);
+                av = _mm256_broadcast_ss(a5 + p);
+                r50 = _mm256_fmadd_ps(av, b0, r50); r51 = _mm256_fmadd_ps(av, b1, r51);
             }
             _mm256_storeu_ps(c0, r00); _mm256_storeu_ps(c0 + 8, r01);
             _mm256_storeu_ps(c1, r10); _mm256_storeu_ps(c1 + 8, r11);
             _mm256_storeu_ps(c2, r20); _mm256_storeu_ps(c2 + 8, r21);
             _mm256_storeu_ps(c3, r30); _mm256_storeu_ps(c3 + 8, r31);
+            _mm256_storeu_ps(c4, r40); _mm256_storeu_ps(c4 + 8, r41);
+            _mm256_storeu_ps(c5, r50); _mm256_storeu_ps(c5 + 8, r51);
         }
-        for (int i = m4; i < m; i++) {
+        for (int i = m6; i < m; i++) {
             const float *ai = a + (size_t)i * lda;
             float *ci = c + (size_t)i * ldc + j;
             __m256 r0 = _mm256_loadu_ps(ci), r1 = _mm256_loadu_ps(ci + 8);
-            const float *bp = b + j;
-            for (int p = 0; p < k; p++, bp += ldb) {
+            const float *bp = panel;
+            for (int p = 0; p < k; p++, bp += 16) {
                 const __m256 av = _mm256_broadcast_ss(ai + p);
                 r0 = _mm256_fmadd_ps(av, _mm256_loadu_ps(bp), r0);
                 r1 = _mm256_fmadd_ps(av, _mm256_loadu_ps(bp + 8), r1);
@@ -73,8 +88,8 @@ static void sgemm_avx2_panel(int m, int n, int k,
     if (n16 < n) pane_sgemm_reference(m, n - n16, k, a, lda, b + n16, ldb, c + n16, ldc);
 }
 
-// Blocks of K keep the 16-column strip of B that a micro-tile walks (KC rows of
-// 64 bytes) in L1 while every row block of A reuses it.
+// Blocks of K keep the packed 16-column strip of B (KC rows of 64 bytes, 16 KB) in L1
+// while every row block of A reuses it.
 enum { KC = 256 };
 
 __attribute__((target("avx2,fma")))
@@ -82,9 +97,10 @@ static void sgemm_avx2(int m, int n, int k,
                        const float *a, int lda,
                        const float *b, int ldb,
                        float *c, int ldc) {
+    float panel[KC * 16];
     for (int p0 = 0; p0 < k; p0 += KC) {
         const int kc = k - p0 < KC ? k - p0 : KC;
-        sgemm_avx2_panel(m, n, kc, a + p0, lda, b + (size_t)p0 * ldb, ldb, c, ldc);
+        sgemm_avx2_panel(m, n, kc, a + p0, lda, b + (size_t)p0 * ldb, ldb, c, ldc, panel);
     }
 }
 

@@ -1,3 +1,4 @@
+import CPaneKernels
 import Foundation
 
 /// Generalized divisive normalization (Ballé, Laparra & Simoncelli 2016):
@@ -87,7 +88,8 @@ public enum Activation {
     public static func gelu(_ x: Tensor) -> Tensor {
         var out = x
         out.data.withUnsafeMutableBufferPointer { o in
-            for i in 0..<o.count { o[i] = 0.5 * o[i] * (1 + erf(o[i] * 0.70710678118654752)) }
+            let parts = Parallel.ranges(o.count, grain: 1 << 14)
+            Parallel.forEach(parts.count) { p in pane_gelu(o.baseAddress! + parts[p].lowerBound, parts[p].count) }
         }
         return out
     }

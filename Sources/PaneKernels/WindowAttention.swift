@@ -97,7 +97,7 @@ public struct SwinBlock: Sendable {
                                 }
                             }
                             pane_sgemm(Int32(t), Int32(t), Int32(dh), q, Int32(dh), kT, Int32(t), &s, Int32(t))
-                            softmaxRows(&s, t)
+                            pane_softmax_rows(&s, Int32(t), Int32(t))
                             for i in 0..<(t * dh) { o[i] = 0 }
                             pane_sgemm(Int32(t), Int32(dh), Int32(t), s, Int32(t), v, Int32(dh), &o, Int32(dh))
                             for d in 0..<dh {
@@ -117,16 +117,5 @@ public struct SwinBlock: Sendable {
     private func regionLabel(_ r: Int, _ n: Int) -> Int {
         if shift == 0 { return 0 }
         return r < n - window ? 0 : (r < n - shift ? 1 : 2)
-    }
-
-    private func softmaxRows(_ s: inout [Float], _ t: Int) {
-        for i in 0..<t {
-            var m = -Float.infinity
-            for j in 0..<t { m = max(m, s[i * t + j]) }
-            var sum: Float = 0
-            for j in 0..<t { let e = expf(s[i * t + j] - m); s[i * t + j] = e; sum += e }
-            let inv = 1 / sum
-            for j in 0..<t { s[i * t + j] *= inv }
-        }
     }
 }

@@ -1,3 +1,4 @@
+import Dispatch
 import PaneKernels
 
 /// One layer of a sub-network, built from a manifest entry and its weights.
@@ -147,5 +148,33 @@ extension Layer {
         default:
             throw ModelError.unknownLayer(spec.type)
         }
+    }
+}
+
+extension Layer {
+    /// A short description for profiles: "conv 3→64 k5 s2", "attention ×2 dim 64 w8".
+    public var summary: String {
+        switch self {
+        case let .conv(c): return "conv \(c.inChannels)→\(c.outChannels) k\(c.kernel) s\(c.stride)"
+        case let .deconv(d): return "deconv \(d.inChannels)→\(d.outChannels) k\(d.kernel) s\(d.stride)"
+        case let .gdn(g): return "\(g.inverse ? "igdn" : "gdn") \(g.channels)"
+        case let .attention(blocks): return "attention ×\(blocks.count) dim \(blocks.first?.dim ?? 0) w\(blocks.first?.window ?? 0)"
+        case .relu: return "relu"
+        }
+    }
+}
+
+extension Sequential {
+    /// Runs the layers on `x` and times each: (summary, output shape, milliseconds) per layer.
+    public func profiled(_ x: Tensor) -> (output: Tensor, layers: [(layer: String, shape: String, ms: Double)]) {
+        var times: [(String, String, Double)] = []
+        var t = x
+        for layer in layers {
+            let start = DispatchTime.now().uptimeNanoseconds
+            t = layer(t)
+            let ms = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+            times.append((layer.summary, "\(t.channels)×\(t.height)×\(t.width)", ms))
+        }
+        return (t, times)
     }
 }

@@ -28,6 +28,9 @@ struct Bench: ParsableCommand {
     @Flag(name: .long, help: "Print one JSON object per image.")
     var json = false
 
+    @Flag(name: .long, help: "Also time each layer of g_a and g_s (median over repeats, first image).")
+    var layers = false
+
     @OptionGroup var modelOptions: ModelOptions
 
     func validate() throws {
@@ -56,6 +59,7 @@ struct Bench: ParsableCommand {
                 _ = try timed("write_png") { try decoded.encoded(as: .png) }
                 (bytes, width, height) = (encoded.bytes.count, image.width, image.height)
             }
+            if layers && path == paths[0] { try profileLayers(codec, path: path) }
             let median = times.mapValues { $0.sorted()[$0.count / 2] }
             let (ga, gs) = codec.transformMACs(width: width, height: height)
             let encodeTotal = ["read", "g_a", "entropy_encode"].reduce(0) { $0 + median[$1]! }
@@ -72,6 +76,32 @@ struct Bench: ParsableCommand {
                 for stage in order { print("  \(stage.padding(toLength: 15, withPad: " ", startingAt: 0)) \(fmt(median[stage]!, 1)) ms") }
                 print("  g_a \(fmt(Double(ga) / 1e6 / median["g_a"]!, 1)) GMAC/s, g_s \(fmt(Double(gs) / 1e6 / median["g_s"]!, 1)) GMAC/s")
                 print("  encode \(fmt(encodeTotal, 1)) ms, decode \(fmt(decodeTotal, 1)) ms")
+            }
+        }
+    }
+
+    /// Per-layer times of g_a and g_s on one image (as one tile), medians over the repeats.
+    private func profileLayers(_ codec: Codec, path: String) throws {
+        let image = try Image(contentsOfFile: path)
+        let x = Codec.paddedTensor(image)
+        let network = codec.network
+        var rows: [String: [(String, String, [Double])]] = [:]
+        for _ in 0..<repeats {
+            let (y, a) = network.g_a.profiled(x)
+            let (_, s) = network.g_s.profiled(y)
+            for (name, profile) in [("g_a", a), ("g_s", s)] {
+                var table = rows[name] ?? profile.map { ($0.layer, $0.shape, []) }
+                for i in profile.indices { table[i].2.append(profile[i].ms) }
+                rows[name] = table
+            }
+        }
+        for name in ["g_a", "g_s"] {
+            let table = rows[name]!.map { ($0.0, $0.1, $0.2.sorted()[$0.2.count / 2]) }
+            let total = table.reduce(0) { $0 + $1.2 }
+            print("  \(name) layers (\(fmt(total, 1)) ms):")
+            for (layer, shape, ms) in table {
+                print("    \(layer.padding(toLength: 28, withPad: " ", startingAt: 0)) \(shape.padding(toLength: 14, withPad: " ", startingAt: 0)) "
+                      + "\(fmt(ms, 1).padding(toLength: 7, withPad: " ", startingAt: 0)) ms  \(fmt(100 * ms / total, 0))%")
             }
         }
     }

@@ -57,6 +57,34 @@ import CPaneKernels
         }
     }
 
+    /// The AVX2 GELU (A&S erf + vector exp) against libm's erff: within 1e-6 · max(1, |x|) over a
+    /// dense sweep of [−12, 12], odd lengths (vector tail) and values where erf saturates.
+    @Test func geluMatchesReference() {
+        var x = (0..<24_001).map { Float($0 - 12_000) / 1000 } + [0, -0, 1e-8, -1e-8, 30, -30, 80, -80, 1e6, -1e6]
+        var reference = x
+        pane_gelu_reference(&reference, reference.count)
+        pane_gelu(&x, x.count)
+        let worst = zip(x, reference).map { abs($0 - $1) / max(1, abs($1)) }.max()!
+        #expect(worst <= 1e-6, "largest relative difference \(worst) on the \(CPUPath.current) path")
+        #expect(abs(x[24_001 + 5]) < 1e-30)  // GELU(−30) underflows to 0
+    }
+
+    /// The AVX2 softmax against libm's expf, for window sizes 16 and 64 (and a 9-wide row, which
+    /// takes the reference), with a masked entry (−100) as shifted windows have.
+    @Test(arguments: [(16, 16), (64, 64), (5, 9)])
+    func softmaxMatchesReference(rows: Int, cols: Int) {
+        var rng = Generator(state: UInt64(rows * cols))
+        var s = (0..<(rows * cols)).map { _ in Float.random(in: -8...8, using: &rng) }
+        s[cols / 2] -= 100
+        var reference = s
+        pane_softmax_rows_reference(&reference, Int32(rows), Int32(cols))
+        pane_softmax_rows(&s, Int32(rows), Int32(cols))
+        #expect(zip(s, reference).allSatisfy { abs($0 - $1) <= 1e-6 })
+        for r in 0..<rows {
+            #expect(abs(s[(r * cols)..<((r + 1) * cols)].reduce(0, +) - 1) < 1e-5)
+        }
+    }
+
     @Test func forcingScalarPathWorks() {
         let before = CPUPath.current
         #expect(CPUPath.force(.scalar) == .scalar)

@@ -33,6 +33,20 @@ void pane_sgemm_reference(int m, int n, int k,
                           const float *b, int ldb,
                           float *c, int ldc);
 
+/// x ← GELU(x) = x · Φ(x) in place (the erf form). The AVX2 path is within 1e-6 of the
+/// reference, relative to max(1, |x|).
+void pane_gelu(float *x, size_t n);
+
+/// The scalar reference of pane_gelu (libm erff).
+void pane_gelu_reference(float *x, size_t n);
+
+/// Each row of the rows × cols matrix s (row-major) ← softmax(row). The AVX2 path (cols a
+/// multiple of 8; others take the reference) is within 1e-6 of the reference.
+void pane_softmax_rows(float *s, int rows, int cols);
+
+/// The scalar reference of pane_softmax_rows (libm expf).
+void pane_softmax_rows_reference(float *s, int rows, int cols);
+
 /// C[m×n] += A[m×k] · B[k×n] in double precision (row-major). Used for the exact integer
 /// entropy path: when every product and partial sum is an integer below 2^53 in magnitude,
 /// the result is exact whatever the summation order, so every path gives the same bits.

@@ -1,0 +1,108 @@
+// Element-wise kernels with runtime CPU dispatch: GELU (the erf form PyTorch uses: x · Φ(x))
+// and row softmax. The AVX2 paths use a vector exp; GELU's erf is Abramowitz & Stegun 7.1.26
+// (|error| ≤ 1.5e-7). The scalar paths use libm (erff, expf): the references the tests
+// compare against.
+#include "pane_kernels.h"
+
+#include <math.h>
+#include <immintrin.h>
+
+void pane_gelu_reference(float *x, size_t n) {
+    for (size_t i = 0; i < n; i++) x[i] = 0.5f * x[i] * (1.0f + erff(x[i] * 0.70710678118654752f));
+}
+
+// e^a for a ≤ 0 (clamped at −87, where e^a is below float's normal range anyway):
+// a = k·ln2 + r with |r| ≤ ln2/2, e^r by its Taylor polynomial to r^6 (relative error < 2e-7).
+__attribute__((target("avx2,fma")))
+static inline __m256 exp_nonpositive(__m256 a) {
+    a = _mm256_max_ps(a, _mm256_set1_ps(-87.0f));
+    const __m256 k = _mm256_round_ps(_mm256_mul_ps(a, _mm256_set1_ps(1.44269504088896341f)),
+                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(k, _mm256_set1_ps(0.693145751953125f), a);  // ln2 high part
+    r = _mm256_fnmadd_ps(k, _mm256_set1_ps(1.42860682030941723212e-6f), r);  // ln2 low part
+    __m256 p = _mm256_set1_ps(1.0f / 720);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 120));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 24));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 6));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    const __m256i bits = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(k), _mm256_set1_epi32(127)), 23);
+    return _mm256_mul_ps(p, _mm256_castsi256_ps(bits));
+}
+
+__attribute__((target("avx2,fma")))
+static void gelu_avx2(float *x, size_t n) {
+    const __m256 sign = _mm256_set1_ps(-0.0f), one = _mm256_set1_ps(1.0f), half = _mm256_set1_ps(0.5f);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 v = _mm256_loadu_ps(x + i);
+        const __m256 z = _mm256_mul_ps(v, _mm256_set1_ps(0.70710678118654752f));
+        const __m256 az = _mm256_andnot_ps(sign, z);
+        const __m256 t = _mm256_div_ps(one, _mm256_fmadd_ps(_mm256_set1_ps(0.3275911f), az, one));
+        __m256 poly = _mm256_set1_ps(1.061405429f);
+        poly = _mm256_fmadd_ps(poly, t, _mm256_set1_ps(-1.453152027f));
+        poly = _mm256_fmadd_ps(poly, t, _mm256_set1_ps(1.421413741f));
+        poly = _mm256_fmadd_ps(poly, t, _mm256_set1_ps(-0.284496736f));
+        poly = _mm256_fmadd_ps(poly, t, _mm256_set1_ps(0.254829592f));
+        poly = _mm256_mul_ps(poly, t);
+        const __m256 e = exp_nonpositive(_mm256_mul_ps(_mm256_xor_ps(az, sign), az));
+        const __m256 erf_abs = _mm256_fnmadd_ps(poly, e, one);
+        const __m256 erf = _mm256_or_ps(erf_abs, _mm256_and_ps(z, sign));  // erf is odd
+        _mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_mul_ps(half, v), _mm256_add_ps(one, erf)));
+    }
+    pane_gelu_reference(x + i, n - i);
+}
+
+void pane_gelu(float *x, size_t n) {
+    if (pane_cpu_selected() == PANE_CPU_AVX2) gelu_avx2(x, n);
+    else pane_gelu_reference(x, n);
+}
+
+void pane_softmax_rows_reference(float *s, int rows, int cols) {
+    for (int i = 0; i < rows; i++) {
+        float *row = s + (size_t)i * cols;
+        float m = -INFINITY;
+        for (int j = 0; j < cols; j++) m = fmaxf(m, row[j]);
+        float sum = 0;
+        for (int j = 0; j < cols; j++) {
+            row[j] = expf(row[j] - m);
+            sum += row[j];
+        }
+        const float inverse = 1 / sum;
+        for (int j = 0; j < cols; j++) row[j] *= inverse;
+    }
+}
+
+__attribute__((target("avx2,fma")))
+static void softmax_rows_avx2(float *s, int rows, int cols) {
+    const int c8 = cols & ~7;
+    if (c8 != cols) {
+        pane_softmax_rows_reference(s, rows, cols);
+        return;
+    }
+    for (int i = 0; i < rows; i++) {
+        float *row = s + (size_t)i * cols;
+        __m256 m = _mm256_set1_ps(-INFINITY);
+        for (int j = 0; j < cols; j += 8) m = _mm256_max_ps(m, _mm256_loadu_ps(row + j));
+        m = _mm256_max_ps(m, _mm256_permute2f128_ps(m, m, 1));
+        m = _mm256_max_ps(m, _mm256_shuffle_ps(m, m, _MM_SHUFFLE(1, 0, 3, 2)));
+        m = _mm256_max_ps(m, _mm256_shuffle_ps(m, m, _MM_SHUFFLE(2, 3, 0, 1)));
+        __m256 sum = _mm256_setzero_ps();
+        for (int j = 0; j < cols; j += 8) {
+            const __m256 e = exp_nonpositive(_mm256_sub_ps(_mm256_loadu_ps(row + j), m));
+            _mm256_storeu_ps(row + j, e);
+            sum = _mm256_add_ps(sum, e);
+        }
+        sum = _mm256_add_ps(sum, _mm256_permute2f128_ps(sum, sum, 1));
+        sum = _mm256_add_ps(sum, _mm256_shuffle_ps(sum, sum, _MM_SHUFFLE(1, 0, 3, 2)));
+        sum = _mm256_add_ps(sum, _mm256_shuffle_ps(sum, sum, _MM_SHUFFLE(2, 3, 0, 1)));
+        const __m256 inverse = _mm256_div_ps(_mm256_set1_ps(1.0f), sum);
+        for (int j = 0; j < cols; j += 8) _mm256_storeu_ps(row + j, _mm256_mul_ps(_mm256_loadu_ps(row + j), inverse));
+    }
+}
+
+void pane_softmax_rows(float *s, int rows, int cols) {
+    if (pane_cpu_selected() == PANE_CPU_AVX2) softmax_rows_avx2(s, rows, cols);
+    else pane_softmax_rows_reference(s, rows, cols);
+}
