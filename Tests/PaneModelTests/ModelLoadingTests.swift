@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import CPaneKernels
 @testable import PaneModel
 
 /// Loading refuses every inconsistency with an error naming the key or field.
@@ -75,6 +76,19 @@ import Testing
         #expect(SHA256.hex(Array("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
         let long = Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8)
         #expect(SHA256.hex(long) == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
+        let million = [UInt8](repeating: UInt8(ascii: "a"), count: 1_000_000)
+        #expect(SHA256.hex(million) == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+    }
+
+    /// The dispatched compression (SHA extensions where the CPU has them) and the plain C one agree
+    /// on every length around the block and padding boundaries, and on a large buffer.
+    @Test func sha256PathsAgree() {
+        var rng = KernelTests.Generator(state: 99)
+        for length in Array(0...130) + [1000, 4096, 65_537, 3_000_001] {
+            let bytes = (0..<length).map { _ in UInt8.random(in: 0...255, using: &rng) }
+            #expect(SHA256.digest(bytes) == SHA256.digest(bytes, compress: pane_sha256_blocks_reference), "length \(length)")
+        }
+        print("SHA-256 extensions: \(pane_cpu_has_sha() == 1 ? "used" : "not available")")
     }
 
     @Test func checksumMismatchIsRefused() throws {

@@ -2,6 +2,7 @@
 #define PANE_KERNELS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -46,6 +47,16 @@ void pane_softmax_rows(float *s, int rows, int cols);
 
 /// The scalar reference of pane_softmax_rows (libm expf).
 void pane_softmax_rows_reference(float *s, int rows, int cols);
+
+/// SHA-256 compression of `blocks` 64-byte blocks into `state` (padding is the caller's).
+/// Uses the x86 SHA extensions when present (pane_cpu_has_sha), else the reference.
+void pane_sha256_blocks(uint32_t state[8], const uint8_t *data, size_t blocks);
+
+/// The plain C SHA-256 compression (the test oracle).
+void pane_sha256_blocks_reference(uint32_t state[8], const uint8_t *data, size_t blocks);
+
+/// 1 if the CPU has the SHA extensions (and PANE_CPU does not force scalar).
+int pane_cpu_has_sha(void);
 
 /// C[m×n] += A[m×k] · B[k×n] in double precision (row-major). Used for the exact integer
 /// entropy path: when every product and partial sum is an integer below 2^53 in magnitude,
