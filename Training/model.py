@@ -42,6 +42,12 @@ class Config:
     window_lo: int = 4   # attention window at 1/16 resolution
     mlp_ratio: int = 2
     lambdas: list = field(default_factory=lambda: list(LAMBDAS))
+    # MLP hidden widths of the four attention blocks (g_a hi, g_a lo, g_s lo, g_s hi) after
+    # structured pruning (Training/prune.py); None: dim · mlp_ratio everywhere.
+    mlp_hidden: list | None = None
+
+    def hidden(self, block: int, dim: int) -> int:
+        return self.mlp_hidden[block] if self.mlp_hidden else dim * self.mlp_ratio
 
     def to_dict(self):
         return asdict(self)
@@ -166,15 +172,15 @@ def shifted_window_mask(h: int, w: int, window: int, shift: int) -> torch.Tensor
 
 
 class SwinBlock(nn.Module):
-    def __init__(self, dim: int, heads: int, window: int, shift: bool, mlp_ratio: int):
+    def __init__(self, dim: int, heads: int, window: int, shift: bool, hidden: int):
         super().__init__()
         self.window = window
         self.shift = window // 2 if shift else 0
         self.norm1 = nn.LayerNorm(dim)
         self.attn = WindowAttention(dim, heads, window)
         self.norm2 = nn.LayerNorm(dim)
-        self.fc1 = nn.Linear(dim, dim * mlp_ratio)
-        self.fc2 = nn.Linear(dim * mlp_ratio, dim)
+        self.fc1 = nn.Linear(dim, hidden)
+        self.fc2 = nn.Linear(hidden, dim)
         self._mask_cache = {}
 
     def mask(self, h, w, device):
@@ -205,12 +211,12 @@ class SwinBlock(nn.Module):
 class WindowAttentionBlock(nn.Module):
     """A regular and a shifted Swin block on an NCHW feature map."""
 
-    def __init__(self, dim: int, head_dim: int, window: int, mlp_ratio: int):
+    def __init__(self, dim: int, head_dim: int, window: int, hidden: int):
         super().__init__()
         heads = max(1, dim // head_dim)
         self.blocks = nn.ModuleList([
-            SwinBlock(dim, heads, window, shift=False, mlp_ratio=mlp_ratio),
-            SwinBlock(dim, heads, window, shift=True, mlp_ratio=mlp_ratio),
+            SwinBlock(dim, heads, window, shift=False, hidden=hidden),
+            SwinBlock(dim, heads, window, shift=True, hidden=hidden),
         ])
 
     def forward(self, x):
@@ -317,16 +323,16 @@ class PaneNet(nn.Module):
         self.g_a = nn.Sequential(
             conv(3, N), GDN(N),
             conv(N, N), GDN(N),
-            WindowAttentionBlock(N, cfg.head_dim, cfg.window_hi, cfg.mlp_ratio),
+            WindowAttentionBlock(N, cfg.head_dim, cfg.window_hi, cfg.hidden(0, N)),
             conv(N, N), GDN(N),
             conv(N, M),
-            WindowAttentionBlock(M, cfg.head_dim, cfg.window_lo, cfg.mlp_ratio),
+            WindowAttentionBlock(M, cfg.head_dim, cfg.window_lo, cfg.hidden(1, M)),
         )
         self.g_s = nn.Sequential(
-            WindowAttentionBlock(M, cfg.head_dim, cfg.window_lo, cfg.mlp_ratio),
+            WindowAttentionBlock(M, cfg.head_dim, cfg.window_lo, cfg.hidden(2, M)),
             deconv(M, N), GDN(N, inverse=True),
             deconv(N, N), GDN(N, inverse=True),
-            WindowAttentionBlock(N, cfg.head_dim, cfg.window_hi, cfg.mlp_ratio),
+            WindowAttentionBlock(N, cfg.head_dim, cfg.window_hi, cfg.hidden(3, N)),
             deconv(N, N), GDN(N, inverse=True),
             deconv(N, 3),
         )
