@@ -23,8 +23,8 @@ void pane_sgemm_reference(int m, int n, int k,
 
 // 6 rows × 16 columns per micro-tile: 12 accumulators, 2 loads of B and 6 broadcasts of A per
 // step of k, over `panel`, a packed copy of B's 16-column strip (rows of B are a feature plane
-// apart; packed, the k loop reads them sequentially). Leftover rows take a 1-row loop over the
-// same panel; leftover columns the reference loop.
+// apart; packed, the k loop reads them sequentially). Leftover rows take 4-row and 1-row loops over the
+// same panel (4 at once when there are 4); leftover columns the reference loop.
 __attribute__((target("avx2,fma")))
 static void sgemm_avx2_panel(int m, int n, int k,
                        const float *a, int lda,
@@ -72,7 +72,35 @@ static void sgemm_avx2_panel(int m, int n, int k,
             _mm256_storeu_ps(c4, r40); _mm256_storeu_ps(c4 + 8, r41);
             _mm256_storeu_ps(c5, r50); _mm256_storeu_ps(c5 + 8, r51);
         }
-        for (int i = m6; i < m; i++) {
+        int i = m6;
+        if (m - i >= 4) {
+            const float *a0 = a + (size_t)i * lda;
+            const float *a1 = a0 + lda, *a2 = a1 + lda, *a3 = a2 + lda;
+            float *c0 = c + (size_t)i * ldc + j;
+            float *c1 = c0 + ldc, *c2 = c1 + ldc, *c3 = c2 + ldc;
+            __m256 r00 = _mm256_loadu_ps(c0), r01 = _mm256_loadu_ps(c0 + 8);
+            __m256 r10 = _mm256_loadu_ps(c1), r11 = _mm256_loadu_ps(c1 + 8);
+            __m256 r20 = _mm256_loadu_ps(c2), r21 = _mm256_loadu_ps(c2 + 8);
+            __m256 r30 = _mm256_loadu_ps(c3), r31 = _mm256_loadu_ps(c3 + 8);
+            const float *bp = panel;
+            for (int p = 0; p < k; p++, bp += 16) {
+                const __m256 b0 = _mm256_loadu_ps(bp), b1 = _mm256_loadu_ps(bp + 8);
+                __m256 av = _mm256_broadcast_ss(a0 + p);
+                r00 = _mm256_fmadd_ps(av, b0, r00); r01 = _mm256_fmadd_ps(av, b1, r01);
+                av = _mm256_broadcast_ss(a1 + p);
+                r10 = _mm256_fmadd_ps(av, b0, r10); r11 = _mm256_fmadd_ps(av, b1, r11);
+                av = _mm256_broadcast_ss(a2 + p);
+                r20 = _mm256_fmadd_ps(av, b0, r20); r21 = _mm256_fmadd_ps(av, b1, r21);
+                av = _mm256_broadcast_ss(a3 + p);
+                r30 = _mm256_fmadd_ps(av, b0, r30); r31 = _mm256_fmadd_ps(av, b1, r31);
+            }
+            _mm256_storeu_ps(c0, r00); _mm256_storeu_ps(c0 + 8, r01);
+            _mm256_storeu_ps(c1, r10); _mm256_storeu_ps(c1 + 8, r11);
+            _mm256_storeu_ps(c2, r20); _mm256_storeu_ps(c2 + 8, r21);
+            _mm256_storeu_ps(c3, r30); _mm256_storeu_ps(c3 + 8, r31);
+            i += 4;
+        }
+        for (; i < m; i++) {
             const float *ai = a + (size_t)i * lda;
             float *ci = c + (size_t)i * ldc + j;
             __m256 r0 = _mm256_loadu_ps(ci), r1 = _mm256_loadu_ps(ci + 8);
