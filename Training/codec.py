@@ -54,8 +54,8 @@ MAX_TILE_PIXELS = 40_000_000  # CodecLimits.maxTilePixels: one tile
 MAX_PIXELS = 1 << 28  # CodecLimits.maxPixels: a tiled image
 MAX_DIMENSION = 1 << 20
 MAX_TILE_SIZE = 65_472
-DEFAULT_TILE_SIZE = 1024  # TileGrid.defaultTileSize, used above AUTO_TILE_PIXELS
-AUTO_TILE_PIXELS = 2048 * 2048
+DEFAULT_TILE_SIZE = 512  # TileGrid.defaultTileSize, used above AUTO_TILE_PIXELS
+AUTO_TILE_PIXELS = 1024 * 1024
 TILE_HALO = 64  # TileGrid.halo: pixels of context g_a reads around a tile (/16 for g_s)
 INT32_MIN, INT32_MAX = -(1 << 31), (1 << 31) - 1
 

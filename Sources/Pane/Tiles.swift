@@ -15,10 +15,12 @@ public struct TileGrid: Equatable, Sendable {
     public let tileSize: Int
 
     /// Tile side used when the caller does not choose one and the image is over `autoTilePixels`.
-    public static let defaultTileSize = 1024
+    /// Measured on a 2048² photo at quality 50 (see README "Large images"): 512-px tiles took
+    /// 2% fewer bits than one tile at the same PSNR, 21% less time and a sixth of the memory.
+    public static let defaultTileSize = 512
     /// Images with more pixels than this are tiled by default (whole-image coding holds about
-    /// 100 bytes per pixel at the network's widest layer).
-    public static let autoTilePixels = 2048 * 2048
+    /// 200 bytes per pixel at the network's widest layer).
+    public static let autoTilePixels = 1024 * 1024
     /// Context around a tile, in pixels. A multiple of 64, so every transform region starts on
     /// the window grid of both attention stages (8 × 4 px and 4 × 16 px) and on the latent grid.
     public static let halo = 64

@@ -43,7 +43,7 @@ struct Encode: ParsableCommand {
     var size: Int?
 
     @Option(name: .long, help: ArgumentHelp(
-        "Tile side in pixels: 0 (one tile) or a multiple of 64; default: one tile up to 4 MP, else 1024.",
+        "Tile side in pixels: 0 (one tile) or a multiple of 64; default: one tile up to 1 MP, else 512.",
         valueName: "pixels"))
     var tileSize: Int?
 

@@ -43,8 +43,8 @@ import PaneImageIO
     }
 
     @Test func automaticGridTilesOnlyLargeImages() {
-        #expect(TileGrid.automatic(width: 2048, height: 2048).tileSize == 0)
-        #expect(TileGrid.automatic(width: 2049, height: 2048).tileSize == TileGrid.defaultTileSize)
+        #expect(TileGrid.automatic(width: 1024, height: 1024).tileSize == 0)
+        #expect(TileGrid.automatic(width: 1025, height: 1024).tileSize == TileGrid.defaultTileSize)
         #expect(TileGrid.automatic(width: 768, height: 512).tileSize == 0)
     }
 
