@@ -100,9 +100,18 @@ def train_step(net, opt, aux_opt, x, anchor, lambdas, autocast=False):
     return loss.detach(), bpp.detach(), mse.detach(), aux.detach()
 
 
-def learning_rate(args, iteration):
+def learning_rate(args, iteration, elapsed_s: float = 0.0):
+    """Warm-up over the first 200 iterations of the model's life, then `--lr`; over the last
+    `--decay-minutes` of the budget, linearly down to `--lr` × `--decay-to` (a cool-down, so the
+    checkpoint a session leaves is not caught mid-oscillation)."""
     warm = min(1.0, (iteration + 1) / 200)
-    return args.lr * warm
+    decay = 1.0
+    if args.decay_minutes > 0:
+        left = args.minutes * 60 - elapsed_s
+        if left < args.decay_minutes * 60:
+            fraction = max(0.0, left) / (args.decay_minutes * 60)
+            decay = args.decay_to + (1 - args.decay_to) * fraction
+    return args.lr * warm * decay
 
 
 def main(argv=None):
@@ -117,6 +126,9 @@ def main(argv=None):
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--crop", type=int, default=128)
     ap.add_argument("--lr", type=float, default=2e-4)
+    ap.add_argument("--decay-minutes", type=float, default=0,
+                    help="decay the learning rate linearly over the last M minutes of the budget")
+    ap.add_argument("--decay-to", type=float, default=0.1, help="final fraction of --lr after the decay")
     ap.add_argument("--aux-lr", type=float, default=5e-3, help="quantiles of the factorized prior (their own loss)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
@@ -159,7 +171,7 @@ def main(argv=None):
         elapsed = time.time() - start
         if elapsed > args.minutes * 60 or (args.iterations and iteration - first_iteration >= args.iterations):
             break
-        lr = learning_rate(args, iteration)
+        lr = learning_rate(args, iteration, elapsed)
         for g in opt.param_groups:
             g["lr"] = lr
         x = sampler.batch(args.batch).to(device)

@@ -133,3 +133,17 @@ def test_smoke_training_lowers_loss():
     lambdas = torch.tensor(net.cfg.lambdas)
     losses = [train_step(net, opt, aux_opt, x, anchor, lambdas)[0].item() for _ in range(20)]
     assert sum(losses[-3:]) / 3 < 0.7 * sum(losses[:3]) / 3, losses
+
+
+def test_learning_rate_warms_up_then_cools_down():
+    import argparse
+
+    import train
+
+    args = argparse.Namespace(lr=1e-4, minutes=100, decay_minutes=20, decay_to=0.1)
+    assert train.learning_rate(args, 0) == pytest.approx(1e-4 / 200)
+    assert train.learning_rate(args, 10_000, elapsed_s=60 * 60) == pytest.approx(1e-4)
+    assert train.learning_rate(args, 10_000, elapsed_s=90 * 60) == pytest.approx(1e-4 * 0.55)
+    assert train.learning_rate(args, 10_000, elapsed_s=100 * 60) == pytest.approx(1e-5)
+    assert train.learning_rate(argparse.Namespace(lr=1e-4, minutes=1, decay_minutes=0, decay_to=0.1),
+                               10_000, elapsed_s=60) == pytest.approx(1e-4)
