@@ -30,7 +30,7 @@ public enum CodecError: Error, CustomStringConvertible, Equatable {
             return "\(w)×\(h) is over the limit of \(limit) pixels and \(CodecLimits.maxDimension) per side"
         case let .tileTooLarge(w, h, limit):
             return "\(w)×\(h) is more than the \(limit / 1_000_000) megapixels pane codes as one tile; "
-                + "code it in tiles (--tile-size \(TileGrid.defaultTileSize), or leave the tile size to pane)"
+                + "such images are coded in tiles (pane encode --tile-size \(TileGrid.defaultTileSize), the default above 1 MP)"
         case let .invalidTileSize(size):
             return "tile size \(size) is not 0 or a multiple of \(Codec.alignment) up to \(CodecLimits.maxTileSize)"
         }
