@@ -123,9 +123,10 @@ def tile_size_for(width: int, height: int, tile_size: int | None) -> int:
         raise CodecError(f"{width}×{height} is over the limit of {MAX_PIXELS} pixels and {MAX_DIMENSION} per side")
     if tile_size is None:
         tile_size = DEFAULT_TILE_SIZE if width * height > AUTO_TILE_PIXELS else 0
-    if tile_size == 0 and width * height > MAX_TILE_PIXELS:
-        raise CodecError(f"{width}×{height} is more than the {MAX_TILE_PIXELS // 1_000_000} megapixels "
-                         "pane codes as one tile")
+    side = tile_size or max(width, height)
+    if min(side, width) * min(side, height) > MAX_TILE_PIXELS:
+        raise CodecError(f"{min(side, width)}×{min(side, height)} is more than the {MAX_TILE_PIXELS // 1_000_000} "
+                         "megapixels pane codes as one tile")
     return tile_size
 
 
@@ -311,6 +312,9 @@ class Codec:
             x0, y0, w, h = (v // 16 for v in tile_region(tile, header.width, header.height))
             latent = np.zeros((self.M, h, w), dtype=np.float32)
             for other in grid:
+                if other.x >= (x0 + w) * 16 or other.x + aligned(other.width) <= x0 * 16 \
+                        or other.y >= (y0 + h) * 16 or other.y + aligned(other.height) <= y0 * 16:
+                    continue
                 tx, ty = other.x // 16, other.y // 16
                 tw, th = aligned(other.width) // 16, aligned(other.height) // 16
                 xs, xe, ys, ye = max(x0, tx), min(x0 + w, tx + tw), max(y0, ty), min(y0 + h, ty + th)

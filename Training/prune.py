@@ -50,8 +50,10 @@ def magnitude_scores(block: SwinBlock) -> torch.Tensor:
 
 
 def taylor_scores(net: PaneNet, batches, lambdas) -> dict[SwinBlock, torch.Tensor]:
-    """|Σ activation · gradient| of every fc1 output unit, summed over `batches`."""
+    """Σ over `batches` of |Σ activation · gradient| of every fc1 output unit (per batch: the
+    first-order loss change of removing the unit on that batch)."""
     scores, handles, activations = {}, [], {}
+    was_training = net.training
     swin = [b for wab in attention_blocks(net) for b in wab.blocks]
     for b in swin:
         def keep(module, inputs, output, block=b):
@@ -71,6 +73,7 @@ def taylor_scores(net: PaneNet, batches, lambdas) -> dict[SwinBlock, torch.Tenso
     for h in handles:
         h.remove()
     net.zero_grad(set_to_none=True)
+    net.train(was_training)
     return scores
 
 

@@ -82,18 +82,22 @@ static void sha256_blocks_ni(uint32_t state[8], const uint8_t *data, size_t bloc
     _mm_storeu_si128((__m128i *)(state + 4), _mm_alignr_epi8(dchg, feba, 8));
 }
 
-int pane_cpu_has_sha(void) {
+static int cpu_sha(void) {
     unsigned int eax, ebx, ecx, edx;
     if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) return 0;
     const int sha = (ebx >> 29) & 1;
     if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx)) return 0;
     const int sse41 = (ecx >> 19) & 1, ssse3 = (ecx >> 9) & 1;
-    return sha && sse41 && ssse3 && pane_cpu_selected() != PANE_CPU_SCALAR;
+    return sha && sse41 && ssse3;
+}
+
+int pane_cpu_has_sha(void) {
+    static int cpu = -1;  // what the CPU has, asked once; the forced path is read every call
+    if (cpu < 0) cpu = cpu_sha();
+    return cpu && pane_cpu_selected() != PANE_CPU_SCALAR;
 }
 
 void pane_sha256_blocks(uint32_t state[8], const uint8_t *data, size_t blocks) {
-    static int has_sha = -1;
-    if (has_sha < 0) has_sha = pane_cpu_has_sha();
-    if (has_sha) sha256_blocks_ni(state, data, blocks);
+    if (pane_cpu_has_sha()) sha256_blocks_ni(state, data, blocks);
     else pane_sha256_blocks_reference(state, data, blocks);
 }

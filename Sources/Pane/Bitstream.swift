@@ -66,8 +66,11 @@ extension Codec {
         }
         let grid = tileSize.map { TileGrid(width: width, height: height, tileSize: $0) }
             ?? .automatic(width: width, height: height)
-        if grid.tileSize == 0 && width * height > CodecLimits.maxTilePixels {
-            throw CodecError.tileTooLarge(width: width, height: height, maxPixels: CodecLimits.maxTilePixels)
+        // One tile's network is what memory holds: its pixels are limited whatever the tile size says.
+        let side = grid.tileSize == 0 ? max(width, height) : grid.tileSize
+        if min(side, width) * min(side, height) > CodecLimits.maxTilePixels {
+            throw CodecError.tileTooLarge(width: min(side, width), height: min(side, height),
+                                          maxPixels: CodecLimits.maxTilePixels)
         }
         return grid
     }
@@ -272,7 +275,7 @@ extension Codec {
         let x0 = region.x / 16, y0 = region.y / 16, w = region.width / 16, h = region.height / 16
         let channels = scale.count
         var data = [Float](repeating: 0, count: channels * w * h)
-        for tile in grid.tiles {
+        for tile in grid.tiles(overlapping: region) {
             let tx = tile.x / 16, ty = tile.y / 16, tw = tile.paddedWidth / 16, th = tile.paddedHeight / 16
             let xLow = max(x0, tx), xHigh = min(x0 + w, tx + tw), yLow = max(y0, ty), yHigh = min(y0 + h, ty + th)
             guard xLow < xHigh, yLow < yHigh else { continue }
@@ -303,14 +306,17 @@ private func onlyTile(_ tiles: [TileLatents]) -> TileLatents {
     return tiles[0]
 }
 
-/// `body(i)` for i in 0..<count, on up to `Codec.threads` threads; results in index order,
-/// the first error (by index) rethrown.
+/// `body(i)` for i in 0..<count, on up to `Codec.threads` threads (each takes a contiguous run
+/// of indexes); results in index order, the first error (by index) rethrown.
 func concurrentMap<T>(_ count: Int, _ body: (Int) throws -> T) throws -> [T] {
-    if count <= 1 || Codec.threads == 1 { return try (0..<count).map(body) }
+    let parts = min(count, Codec.threads)
+    if parts <= 1 { return try (0..<count).map(body) }
     var results = [Result<T, Error>?](repeating: nil, count: count)
     results.withUnsafeMutableBufferPointer { slots in
         let out = slots
-        DispatchQueue.concurrentPerform(iterations: count) { i in out[i] = Result { try body(i) } }
+        DispatchQueue.concurrentPerform(iterations: parts) { p in
+            for i in (count * p / parts)..<(count * (p + 1) / parts) { out[i] = Result { try body(i) } }
+        }
     }
     return try results.map { try $0!.get() }
 }

@@ -64,6 +64,16 @@ public struct TileGrid: Equatable, Sendable {
 
     public var tiles: [Tile] { (0..<count).map(tile) }
 
+    /// The tiles whose padded extent shares pixels with `region` (at most 3 × 3, the halo being
+    /// no larger than a tile).
+    func tiles(overlapping r: Region) -> [Tile] {
+        guard tileSize > 0 else { return [tile(0)] }
+        let c0 = r.x / tileSize, c1 = min(columns - 1, (r.x + r.width - 1) / tileSize)
+        let r0 = r.y / tileSize, r1 = min(rows - 1, (r.y + r.height - 1) / tileSize)
+        guard c0 <= c1, r0 <= r1 else { return [] }
+        return (r0...r1).flatMap { row in (c0...c1).map { column in tile(row * columns + column) } }
+    }
+
     /// A rectangle in pixels of the padded image, all edges multiples of `Codec.alignment`.
     struct Region: Equatable {
         var x: Int, y: Int, width: Int, height: Int

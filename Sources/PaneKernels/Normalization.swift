@@ -88,8 +88,14 @@ public enum Activation {
     public static func gelu(_ x: Tensor) -> Tensor {
         var out = x
         out.data.withUnsafeMutableBufferPointer { o in
-            let parts = Parallel.ranges(o.count, grain: 1 << 14)
-            Parallel.forEach(parts.count) { p in pane_gelu(o.baseAddress! + parts[p].lowerBound, parts[p].count) }
+            guard let base = o.baseAddress else { return }
+            // Parts start on multiples of 8, so which formula (vector body or scalar tail) an
+            // element gets does not depend on the thread count.
+            let blocks = Parallel.ranges((o.count + 7) / 8, grain: 1 << 11)
+            Parallel.forEach(blocks.count) { p in
+                let start = blocks[p].lowerBound * 8, end = min(o.count, blocks[p].upperBound * 8)
+                pane_gelu(base + start, end - start)
+            }
         }
         return out
     }

@@ -42,6 +42,18 @@ import PaneImageIO
                                          sliceCount: 1).tileCount)
     }
 
+    /// The tiles a region touches are exactly those that share a pixel with it.
+    @Test func overlappingTilesAreTheOnesThatShareAPixel() {
+        let grid = TileGrid(width: 1000, height: 700, tileSize: 256)
+        for tile in grid.tiles {
+            let r = grid.region(around: tile)
+            let brute = grid.tiles.filter { t in
+                t.x < r.x + r.width && t.x + t.paddedWidth > r.x && t.y < r.y + r.height && t.y + t.paddedHeight > r.y
+            }
+            #expect(grid.tiles(overlapping: r) == brute)
+        }
+    }
+
     @Test func automaticGridTilesOnlyLargeImages() {
         #expect(TileGrid.automatic(width: 1024, height: 1024).tileSize == 0)
         #expect(TileGrid.automatic(width: 1025, height: 1024).tileSize == TileGrid.defaultTileSize)
@@ -98,6 +110,14 @@ import PaneImageIO
         #expect(throws: CodecError.imageTooLarge(width: 1 << 21, height: 1, maxPixels: CodecLimits.maxPixels)) {
             try Codec.tileGrid(width: 1 << 21, height: 1, tileSize: nil)
         }
+        // A tile size at least the image's is one tile: the same limit holds.
+        #expect(throws: CodecError.tileTooLarge(width: 8000, height: 6000, maxPixels: CodecLimits.maxTilePixels)) {
+            try Codec.tileGrid(width: 8000, height: 6000, tileSize: 8064)
+        }
+        #expect(throws: CodecError.tileTooLarge(width: 7040, height: 6000, maxPixels: CodecLimits.maxTilePixels)) {
+            try Codec.tileGrid(width: 20000, height: 6000, tileSize: 7040)
+        }
+        #expect(try Codec.tileGrid(width: 20000, height: 6000, tileSize: 6016).count == 4)
         for bad in [-64, 96, 65_536] {
             #expect(throws: CodecError.invalidTileSize(bad)) { try Codec.tileGrid(width: 64, height: 64, tileSize: bad) }
         }

@@ -265,6 +265,9 @@ def test_tiles_cover_the_image_and_regions_stay_on_the_grid():
         pane.tile_size_for(8000, 6000, 0)
     with pytest.raises(pane.CodecError):
         pane.tile_size_for(64, 64, 96)
+    with pytest.raises(pane.CodecError):  # a tile as large as the image is one tile: same limit
+        pane.tile_size_for(8000, 6000, 8064)
+    assert pane.tile_size_for(20000, 6000, 6016) == 6016
 
 
 def test_swift_written_streams_are_there():
