@@ -68,28 +68,13 @@ public struct Codec: Sendable {
 
     /// The image as a 3-channel tensor in [0, 1], edge-replicated to multiples of `alignment`.
     public static func paddedTensor(_ image: Image) -> Tensor {
-        let w = image.width, h = image.height
-        let pw = (w + alignment - 1) / alignment * alignment, ph = (h + alignment - 1) / alignment * alignment
-        let planes = image.planarRGB()
-        var data = [Float](repeating: 0, count: 3 * pw * ph)
-        for c in 0..<3 {
-            for y in 0..<ph {
-                let sy = min(y, h - 1)
-                for x in 0..<pw { data[(c * ph + y) * pw + x] = planes[(c * h + sy) * w + min(x, w - 1)] }
-            }
-        }
-        return Tensor(channels: 3, height: ph, width: pw, data: data)
+        let grid = TileGrid(width: image.width, height: image.height, tileSize: 0)
+        return tensor(image, region: .init(x: 0, y: 0, width: grid.paddedWidth, height: grid.paddedHeight))
     }
 
     /// The top-left `width × height` of each plane of `t`.
     public static func cropped(_ t: Tensor, width: Int, height: Int) -> [Float] {
-        var out = [Float](repeating: 0, count: t.channels * width * height)
-        for c in 0..<t.channels {
-            for y in 0..<height {
-                for x in 0..<width { out[(c * height + y) * width + x] = t.data[(c * t.height + y) * t.width + x] }
-            }
-        }
-        return out
+        crop(t, x: 0, y: 0, width: width, height: height).data
     }
 }
 
