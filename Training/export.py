@@ -37,9 +37,23 @@ FORMAT_VERSION = 1
 def describe(seq: nn.Sequential, prefix: str, tensors: dict):
     """Layer list for the manifest; fills `tensors` with the exported weights."""
     layers = []
+    from quantize import QuantConv  # noqa: E402 (quantize imports this module's helpers)
+
     for idx, m in enumerate(seq):
         name = f"{prefix}.{idx}"
-        if isinstance(m, nn.ConvTranspose2d):
+        if isinstance(m, QuantConv):
+            layer = {"type": "deconv_int8" if m.transposed else "conv_int8", "name": name,
+                     "in": m.in_channels, "out": m.out_channels, "kernel": m.kernel, "stride": m.stride,
+                     "padding": m.padding}
+            if m.transposed:
+                layer["output_padding"] = m.output_padding
+            layers.append(layer)
+            tensors[f"{name}.weight_q"] = m.weight_q
+            tensors[f"{name}.out_scale"] = m.out_scale
+            tensors[f"{name}.bias"] = m.bias
+            tensors[f"{name}.in_scale"] = m.in_scale
+            tensors[f"{name}.zero"] = m.zero
+        elif isinstance(m, nn.ConvTranspose2d):
             layers.append({"type": "deconv", "name": name, "in": m.in_channels, "out": m.out_channels,
                            "kernel": m.kernel_size[0], "stride": m.stride[0], "padding": m.padding[0],
                            "output_padding": m.output_padding[0]})

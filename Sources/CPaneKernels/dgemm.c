@@ -88,6 +88,6 @@ void pane_dgemm(int m, int n, int k,
                 const double *b, int ldb,
                 double *c, int ldc) {
     if (m <= 0 || n <= 0 || k <= 0) return;
-    if (pane_cpu_selected() == PANE_CPU_AVX2) dgemm_avx2(m, n, k, a, lda, b, ldb, c, ldc);
+    if (pane_cpu_selected() >= PANE_CPU_AVX2) dgemm_avx2(m, n, k, a, lda, b, ldb, c, ldc);
     else pane_dgemm_reference(m, n, k, a, lda, b, ldb, c, ldc);
 }

@@ -55,7 +55,7 @@ static void gelu_avx2(float *x, size_t n) {
 }
 
 void pane_gelu(float *x, size_t n) {
-    if (pane_cpu_selected() == PANE_CPU_AVX2) gelu_avx2(x, n);
+    if (pane_cpu_selected() >= PANE_CPU_AVX2) gelu_avx2(x, n);
     else pane_gelu_reference(x, n);
 }
 
@@ -103,6 +103,6 @@ static void softmax_rows_avx2(float *s, int rows, int cols) {
 }
 
 void pane_softmax_rows(float *s, int rows, int cols) {
-    if (pane_cpu_selected() == PANE_CPU_AVX2) softmax_rows_avx2(s, rows, cols);
+    if (pane_cpu_selected() >= PANE_CPU_AVX2) softmax_rows_avx2(s, rows, cols);
     else pane_softmax_rows_reference(s, rows, cols);
 }

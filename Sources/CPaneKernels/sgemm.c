@@ -134,12 +134,18 @@ static void sgemm_avx2(int m, int n, int k,
 
 static pane_cpu_path detected = -1;
 
-static pane_cpu_path detect(void) {
-    pane_cpu_path best = PANE_CPU_SCALAR;
+static pane_cpu_path supported(void) {
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) best = PANE_CPU_AVX2;
+    if (!(__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))) return PANE_CPU_SCALAR;
+    if (__builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512vl")) return PANE_CPU_VNNI;
+    return PANE_CPU_AVX2;
+}
+
+static pane_cpu_path detect(void) {
+    pane_cpu_path best = supported();
     const char *env = getenv("PANE_CPU");
     if (env && strcmp(env, "scalar") == 0) best = PANE_CPU_SCALAR;
+    if (env && strcmp(env, "avx2") == 0 && best > PANE_CPU_AVX2) best = PANE_CPU_AVX2;
     return best;
 }
 
@@ -149,9 +155,8 @@ pane_cpu_path pane_cpu_selected(void) {
 }
 
 pane_cpu_path pane_cpu_force(pane_cpu_path path) {
-    __builtin_cpu_init();
-    int has_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    detected = (path == PANE_CPU_AVX2 && has_avx2) ? PANE_CPU_AVX2 : PANE_CPU_SCALAR;
+    const pane_cpu_path best = supported();
+    detected = path <= best ? path : PANE_CPU_SCALAR;
     return detected;
 }
 
@@ -160,6 +165,6 @@ void pane_sgemm(int m, int n, int k,
                 const float *b, int ldb,
                 float *c, int ldc) {
     if (m <= 0 || n <= 0 || k <= 0) return;
-    if (pane_cpu_selected() == PANE_CPU_AVX2) sgemm_avx2(m, n, k, a, lda, b, ldb, c, ldc);
+    if (pane_cpu_selected() >= PANE_CPU_AVX2) sgemm_avx2(m, n, k, a, lda, b, ldb, c, ldc);
     else pane_sgemm_reference(m, n, k, a, lda, b, ldb, c, ldc);
 }

@@ -17,15 +17,42 @@ public struct GDN: Sendable {
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
         precondition(x.channels == channels)
-        let squares = Tensor(channels: channels, height: x.height, width: x.width, data: x.data.map { $0 * $0 })
-        let norm = PointwiseLinear(inChannels: channels, outChannels: channels, weight: gamma, bias: beta)(squares)
+        let plane = x.planeSize
+        // norm = β + γ·x², bias first, then the GEMM adds γ·x² (as PointwiseLinear, without
+        // its serial passes); squares and the final x·√norm or x/√norm run in parallel chunks.
+        var squares = [Float](repeating: 0, count: x.data.count)
+        var norm = [Float](repeating: 0, count: x.data.count)
+        let chunks = Parallel.ranges(x.data.count, grain: 1 << 14)
+        x.data.withUnsafeBufferPointer { src in
+            squares.withUnsafeMutableBufferPointer { sq in
+                norm.withUnsafeMutableBufferPointer { nb in
+                    Parallel.forEach(chunks.count) { part in
+                        for i in chunks[part] { sq[i] = src[i] * src[i] }
+                    }
+                    let bands = Parallel.ranges(channels, grain: 1)
+                    Parallel.forEach(bands.count) { part in
+                        for c in bands[part] { (nb.baseAddress! + c * plane).update(repeating: beta[c], count: plane) }
+                    }
+                }
+            }
+        }
+        squares.withUnsafeBufferPointer { sq in
+            gamma.withUnsafeBufferPointer { g in
+                norm.withUnsafeMutableBufferPointer { nb in
+                    gemm(m: channels, n: plane, k: channels, g.baseAddress!, lda: channels,
+                         sq.baseAddress!, ldb: plane, nb.baseAddress!, ldc: plane)
+                }
+            }
+        }
         var out = x
         out.data.withUnsafeMutableBufferPointer { o in
-            norm.data.withUnsafeBufferPointer { n in
-                if inverse {
-                    for i in 0..<o.count { o[i] *= n[i].squareRoot() }
-                } else {
-                    for i in 0..<o.count { o[i] /= n[i].squareRoot() }
+            norm.withUnsafeBufferPointer { n in
+                Parallel.forEach(chunks.count) { part in
+                    if inverse {
+                        for i in chunks[part] { o[i] *= n[i].squareRoot() }
+                    } else {
+                        for i in chunks[part] { o[i] /= n[i].squareRoot() }
+                    }
                 }
             }
         }

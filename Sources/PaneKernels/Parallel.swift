@@ -48,17 +48,38 @@ func gemm(m: Int, n: Int, k: Int,
     }
 }
 
-/// Instruction-set path of the C kernels (PANE_CPU=scalar forces the reference path).
-public enum CPUPath: String, Sendable {
+/// Instruction-set path of the C kernels (PANE_CPU=scalar|avx2 caps it for the whole process).
+public enum CPUPath: String, Sendable, Comparable {
     case scalar, avx2
+    /// AVX2 plus AVX-512 VNNI on 256-bit vectors: the int8 GEMM uses vpdpbusd.
+    case vnni
 
-    public static var current: CPUPath { pane_cpu_selected() == PANE_CPU_AVX2 ? .avx2 : .scalar }
+    public static var current: CPUPath { CPUPath(pane_cpu_selected()) }
 
     /// Forces a path for the whole process; returns the path in effect (scalar if unsupported).
     @discardableResult
     public static func force(_ path: CPUPath) -> CPUPath {
-        pane_cpu_force(path == .avx2 ? PANE_CPU_AVX2 : PANE_CPU_SCALAR) == PANE_CPU_AVX2 ? .avx2 : .scalar
+        CPUPath(pane_cpu_force(path.c))
     }
+
+    init(_ c: pane_cpu_path) {
+        switch c {
+        case PANE_CPU_VNNI: self = .vnni
+        case PANE_CPU_AVX2: self = .avx2
+        default: self = .scalar
+        }
+    }
+
+    var c: pane_cpu_path {
+        switch self {
+        case .scalar: PANE_CPU_SCALAR
+        case .avx2: PANE_CPU_AVX2
+        case .vnni: PANE_CPU_VNNI
+        }
+    }
+
+    private var rank: Int { self == .scalar ? 0 : self == .avx2 ? 1 : 2 }
+    public static func < (a: CPUPath, b: CPUPath) -> Bool { a.rank < b.rank }
 }
 
 /// C[m×n] += A[m×k] · B[k×n] in double precision, columns split across threads.

@@ -14,6 +14,13 @@ extension Sequential {
                 total += h * w * d.inChannels * d.outChannels * d.kernel * d.kernel
                 let (oh, ow) = d.outputSize(height: h, width: w)
                 (h, w) = (oh, ow)
+            case let .convInt8(conv):
+                let (oh, ow) = conv.outputSize(height: h, width: w)
+                total += oh * ow * conv.outChannels * conv.inChannels * conv.kernel * conv.kernel
+                (h, w) = (oh, ow)
+            case let .deconvInt8(d):
+                total += h * w * d.inChannels * d.outChannels * d.kernel * d.kernel
+                (h, w) = d.outputSize(height: h, width: w)
             case let .gdn(g):
                 total += h * w * g.channels * g.channels
             case let .attention(blocks):

@@ -5,6 +5,8 @@ import PaneKernels
 public enum Layer: Sendable {
     case conv(Conv2D)
     case deconv(Deconv2D)
+    case convInt8(Conv2DInt8)
+    case deconvInt8(Deconv2DInt8)
     case gdn(GDN)
     case attention([SwinBlock])
     case relu
@@ -13,6 +15,8 @@ public enum Layer: Sendable {
         switch self {
         case let .conv(c): return c(x)
         case let .deconv(d): return d(x)
+        case let .convInt8(c): return c(x)
+        case let .deconvInt8(d): return d(x)
         case let .gdn(g): return g(x)
         case let .attention(blocks): return blocks.reduce(x) { $1($0) }
         case .relu: return Activation.relu(x)
@@ -49,6 +53,13 @@ final class WeightStore {
         if let shape, actual != shape { throw ModelError.shapeMismatch(name, expected: shape, actual: actual) }
         used.insert(name)
         return (actual, values)
+    }
+
+    func int8s(_ name: String, _ shape: [Int]) throws -> [Int8] {
+        let (actual, values) = try file.int8s(name)
+        guard actual == shape else { throw ModelError.shapeMismatch(name, expected: shape, actual: actual) }
+        used.insert(name)
+        return values
     }
 
     func int64s(_ name: String, _ shape: [Int]) throws -> [Int64] {
@@ -90,14 +101,16 @@ extension Layer {
             return v
         }
         switch spec.type {
-        case "conv", "deconv":
+        case "conv", "deconv", "conv_int8", "deconv_int8":
             let name = try need(spec.name, "name")
             let cin = try positive(spec.in, "in"), cout = try positive(spec.out, "out")
             let k = try positive(spec.kernel, "kernel"), s = try positive(spec.stride, "stride")
             let p = try need(spec.padding, "padding")
             guard p >= 0, p < k else { throw ModelError.invalidField("\(field).padding", "\(p) for kernel \(k)") }
             let bias = try store.floats("\(name).bias", [cout])
-            if spec.type == "conv" {
+            if spec.type.hasSuffix("_int8") {
+                self = try Layer.int8(spec, store, field: field, name: name, cin: cin, cout: cout, k: k, s: s, p: p, bias: bias)
+            } else if spec.type == "conv" {
                 let w = try store.floats("\(name).weight", [cout, cin, k, k])
                 self = .conv(Conv2D(inChannels: cin, outChannels: cout, kernel: k, stride: s, padding: p, weight: w, bias: bias))
             } else {
@@ -152,11 +165,44 @@ extension Layer {
 }
 
 extension Layer {
+    /// An int8 layer (Training/quantize.py): `weight_q` int8 in PyTorch's layout, `out_scale` per
+    /// output channel, and the input's `in_scale` (positive, finite) and `zero` (0...255) per
+    /// input channel. Weights must lie in −127...127 (the kernels' exact range assumes it).
+    static func int8(_ spec: Manifest.Layer, _ store: WeightStore, field: String, name: String,
+                     cin: Int, cout: Int, k: Int, s: Int, p: Int, bias: [Float]) throws -> Layer {
+        let transposed = spec.type == "deconv_int8"
+        let weight = try store.int8s("\(name).weight_q", transposed ? [cin, cout, k, k] : [cout, cin, k, k])
+        guard !weight.contains(Int8.min) else {
+            throw ModelError.invalidField("\(field).weight_q", "holds −128; int8 weights must lie in −127...127")
+        }
+        let outScale = try store.floats("\(name).out_scale", [cout])
+        let inScale = try store.floats("\(name).in_scale", [cin])
+        let zero = try store.ints("\(name).zero", [cin]).values
+        guard outScale.allSatisfy({ $0.isFinite }), inScale.allSatisfy({ $0.isFinite && $0 > 0 }) else {
+            throw ModelError.invalidField("\(field).in_scale", "scales must be finite, input scales positive")
+        }
+        guard zero.allSatisfy({ (0...255).contains($0) }) else {
+            throw ModelError.invalidField("\(field).zero", "zero points must lie in 0...255")
+        }
+        let input = InputQuantization(inScale: inScale, zero: zero)
+        if transposed {
+            let op = spec.output_padding ?? -1
+            guard op >= 0, op < s else { throw ModelError.invalidField("\(field).output_padding", "\(op)") }
+            return .deconvInt8(Deconv2DInt8(inChannels: cin, outChannels: cout, kernel: k, stride: s, padding: p,
+                                            outputPadding: op, weight: weight, outScale: outScale, bias: bias,
+                                            input: input))
+        }
+        return .convInt8(Conv2DInt8(inChannels: cin, outChannels: cout, kernel: k, stride: s, padding: p,
+                                    weight: weight, outScale: outScale, bias: bias, input: input))
+    }
+
     /// A short description for profiles: "conv 3→64 k5 s2", "attention ×2 dim 64 w8".
     public var summary: String {
         switch self {
         case let .conv(c): return "conv \(c.inChannels)→\(c.outChannels) k\(c.kernel) s\(c.stride)"
         case let .deconv(d): return "deconv \(d.inChannels)→\(d.outChannels) k\(d.kernel) s\(d.stride)"
+        case let .convInt8(c): return "conv int8 \(c.inChannels)→\(c.outChannels) k\(c.kernel) s\(c.stride)"
+        case let .deconvInt8(d): return "deconv int8 \(d.inChannels)→\(d.outChannels) k\(d.kernel) s\(d.stride)"
         case let .gdn(g): return "\(g.inverse ? "igdn" : "gdn") \(g.channels)"
         case let .attention(blocks): return "attention ×\(blocks.count) dim \(blocks.first?.dim ?? 0) w\(blocks.first?.window ?? 0)"
         case .relu: return "relu"

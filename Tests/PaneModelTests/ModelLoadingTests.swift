@@ -11,11 +11,11 @@ import CPaneKernels
         var manifest: [String: Any]
         var weights: [UInt8]
 
-        init() throws {
+        init(model: URL = Repo.model) throws {
             dir = FileManager.default.temporaryDirectory.appendingPathComponent("pane-model-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-            manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: Repo.model)) as! [String: Any]
-            weights = [UInt8](try Data(contentsOf: Repo.model.deletingLastPathComponent()
+            manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: model)) as! [String: Any]
+            weights = [UInt8](try Data(contentsOf: model.deletingLastPathComponent()
                 .appendingPathComponent(manifest["weights"] as! String)))
         }
 

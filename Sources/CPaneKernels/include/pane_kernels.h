@@ -12,10 +12,13 @@ extern "C" {
 typedef enum {
     PANE_CPU_SCALAR = 0,
     PANE_CPU_AVX2 = 1,
+    /// AVX2 plus AVX-512 VNNI on 256-bit vectors (vpdpbusd): the int8 kernels use it; the
+    /// float kernels take their AVX2 path.
+    PANE_CPU_VNNI = 2,
 } pane_cpu_path;
 
 /// The best path this CPU supports, lowered by the environment variable
-/// PANE_CPU=scalar|avx2 when set. Chosen once, on first use.
+/// PANE_CPU=scalar|avx2|vnni when set. Chosen once, on first use.
 pane_cpu_path pane_cpu_selected(void);
 
 /// Forces a path (tests); a path the CPU lacks falls back to scalar. Returns the path in effect.
@@ -71,6 +74,21 @@ void pane_dgemm_reference(int m, int n, int k,
                           const double *a, int lda,
                           const double *b, int ldb,
                           double *c, int ldc);
+
+/// C[m×n] = A[m×k] · B[k×n] in int32: A int8, B uint8, all row-major. Exact on every path
+/// (VNNI, AVX2, scalar) for k < 66,000.
+/// REQUIRES: lda ≥ 4·⌈k/4⌉ and A's entries k..<4·⌈k/4⌉ of every row are zero (the kernels read
+/// A in groups of 4); buffers do not alias. Single-threaded; does not allocate.
+void pane_igemm(int m, int n, int k,
+                const int8_t *a, int lda,
+                const uint8_t *b, int ldb,
+                int32_t *c, int ldc);
+
+/// The scalar reference of pane_igemm.
+void pane_igemm_reference(int m, int n, int k,
+                          const int8_t *a, int lda,
+                          const uint8_t *b, int ldb,
+                          int32_t *c, int ldc);
 
 #ifdef __cplusplus
 }

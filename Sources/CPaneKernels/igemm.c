@@ -1,0 +1,171 @@
+// int8 GEMM for the quantized convolutions: int32 C = int8 A · uint8 B, with runtime dispatch.
+// Every path computes the same exact integer sums (|C| < k · 255 · 127 < 2^31 for k < 66,000),
+// so results do not depend on the CPU.
+#include "pane_kernels.h"
+
+#include <immintrin.h>
+#include <string.h>
+
+void pane_igemm_reference(int m, int n, int k,
+                          const int8_t *a, int lda,
+                          const uint8_t *b, int ldb,
+                          int32_t *c, int ldc) {
+    for (int i = 0; i < m; i++) {
+        int32_t *ci = c + (size_t)i * ldc;
+        for (int j = 0; j < n; j++) ci[j] = 0;
+        for (int p = 0; p < k; p++) {
+            const int32_t av = a[(size_t)i * lda + p];
+            const uint8_t *bp = b + (size_t)p * ldb;
+            for (int j = 0; j < n; j++) ci[j] += av * (int32_t)bp[j];
+        }
+    }
+}
+
+// B is packed one 16-column strip at a time in groups of 4 rows ("quads"): for quad q and column
+// j, the 4 bytes B[4q..4q+3][j] are adjacent, so one 64-byte step of the panel is 16 columns × 4
+// rows of k, the operand layout of vpdpbusd. Rows past k are zero; columns past n are zero.
+enum { KQ = 512 };  // quads per panel block: 512 × 64 bytes = 32 KB
+
+__attribute__((target("avx2")))
+static void pack_quads(int kq, int rows, int cols, const uint8_t *b, int ldb, uint8_t *panel) {
+    for (int q = 0; q < kq; q++) {
+        const uint8_t *r[4];
+        uint8_t zero_row[16] = {0};
+        uint8_t part[4][16];
+        for (int t = 0; t < 4; t++) {
+            const int row = 4 * q + t;
+            if (row >= rows) { r[t] = zero_row; continue; }
+            if (cols == 16) { r[t] = b + (size_t)row * ldb; continue; }
+            memset(part[t], 0, 16);
+            memcpy(part[t], b + (size_t)row * ldb, (size_t)cols);
+            r[t] = part[t];
+        }
+        const __m128i r0 = _mm_loadu_si128((const __m128i *)r[0]), r1 = _mm_loadu_si128((const __m128i *)r[1]);
+        const __m128i r2 = _mm_loadu_si128((const __m128i *)r[2]), r3 = _mm_loadu_si128((const __m128i *)r[3]);
+        const __m128i a01lo = _mm_unpacklo_epi8(r0, r1), a01hi = _mm_unpackhi_epi8(r0, r1);
+        const __m128i a23lo = _mm_unpacklo_epi8(r2, r3), a23hi = _mm_unpackhi_epi8(r2, r3);
+        __m128i *out = (__m128i *)(panel + 64 * q);
+        _mm_storeu_si128(out + 0, _mm_unpacklo_epi16(a01lo, a23lo));
+        _mm_storeu_si128(out + 1, _mm_unpackhi_epi16(a01lo, a23lo));
+        _mm_storeu_si128(out + 2, _mm_unpacklo_epi16(a01hi, a23hi));
+        _mm_storeu_si128(out + 3, _mm_unpackhi_epi16(a01hi, a23hi));
+    }
+}
+
+// The quad of A's row i at quad q as one int32 (A's rows are zero past k: lda ≥ 4·ceil(k/4)).
+static inline int32_t quad(const int8_t *ai, int q) {
+    int32_t v;
+    memcpy(&v, ai + 4 * q, 4);
+    return v;
+}
+
+__attribute__((target("avx2")))
+static inline void store_tile(int32_t *c, int ldc, int cols, __m256i lo, __m256i hi, int first) {
+    int32_t tmp[16];
+    if (cols == 16 && first) {
+        _mm256_storeu_si256((__m256i *)c, lo);
+        _mm256_storeu_si256((__m256i *)(c + 8), hi);
+        return;
+    }
+    _mm256_storeu_si256((__m256i *)tmp, lo);
+    _mm256_storeu_si256((__m256i *)(tmp + 8), hi);
+    for (int j = 0; j < cols; j++) c[j] = first ? tmp[j] : c[j] + tmp[j];
+}
+
+// VNNI: 6 rows × 16 columns, 12 accumulators, 12 vpdpbusd per quad.
+__attribute__((target("avx2,avx512vl,avx512vnni")))
+static void igemm_vnni_block(int m, int cols, int kq, const int8_t *a, int lda, int q0,
+                             const uint8_t *panel, int32_t *c, int ldc, int first) {
+    int i = 0;
+    for (; i + 6 <= m; i += 6) {
+        __m256i acc[6][2];
+        for (int r = 0; r < 6; r++) acc[r][0] = acc[r][1] = _mm256_setzero_si256();
+        const uint8_t *bp = panel;
+        for (int q = 0; q < kq; q++, bp += 64) {
+            const __m256i b0 = _mm256_loadu_si256((const __m256i *)bp);
+            const __m256i b1 = _mm256_loadu_si256((const __m256i *)(bp + 32));
+            for (int r = 0; r < 6; r++) {
+                const __m256i av = _mm256_set1_epi32(quad(a + (size_t)(i + r) * lda, q0 + q));
+                acc[r][0] = _mm256_dpbusd_epi32(acc[r][0], b0, av);
+                acc[r][1] = _mm256_dpbusd_epi32(acc[r][1], b1, av);
+            }
+        }
+        for (int r = 0; r < 6; r++) store_tile(c + (size_t)(i + r) * ldc, ldc, cols, acc[r][0], acc[r][1], first);
+    }
+    for (; i < m; i++) {
+        __m256i lo = _mm256_setzero_si256(), hi = _mm256_setzero_si256();
+        const uint8_t *bp = panel;
+        const int8_t *ai = a + (size_t)i * lda;
+        for (int q = 0; q < kq; q++, bp += 64) {
+            const __m256i av = _mm256_set1_epi32(quad(ai, q0 + q));
+            lo = _mm256_dpbusd_epi32(lo, _mm256_loadu_si256((const __m256i *)bp), av);
+            hi = _mm256_dpbusd_epi32(hi, _mm256_loadu_si256((const __m256i *)(bp + 32)), av);
+        }
+        store_tile(c + (size_t)i * ldc, ldc, cols, lo, hi, first);
+    }
+}
+
+// AVX2 without VNNI: the same quads through vpmaddwd. The u8 quad splits into its even and odd
+// bytes as int16 (b0, b2) and (b1, b3); the s8 quad of A likewise into (a0, a2) and (a1, a3);
+// two vpmaddwd give b0a0 + b2a2 and b1a1 + b3a3 per column, exactly (no saturation).
+// 4 rows × 16 columns: 8 accumulators.
+__attribute__((target("avx2")))
+static void igemm_avx2_block(int m, int cols, int kq, const int8_t *a, int lda, int q0,
+                             const uint8_t *panel, int32_t *c, int ldc, int first) {
+    const __m256i low_bytes = _mm256_set1_epi16(0x00ff);
+    int i = 0;
+    for (; i < m; i += 4) {
+        const int rows = m - i < 4 ? m - i : 4;
+        __m256i acc[4][2];
+        for (int r = 0; r < 4; r++) acc[r][0] = acc[r][1] = _mm256_setzero_si256();
+        const uint8_t *bp = panel;
+        for (int q = 0; q < kq; q++, bp += 64) {
+            const __m256i b0 = _mm256_loadu_si256((const __m256i *)bp);
+            const __m256i b1 = _mm256_loadu_si256((const __m256i *)(bp + 32));
+            const __m256i e0 = _mm256_and_si256(b0, low_bytes), o0 = _mm256_srli_epi16(b0, 8);
+            const __m256i e1 = _mm256_and_si256(b1, low_bytes), o1 = _mm256_srli_epi16(b1, 8);
+            for (int r = 0; r < 4; r++) {
+                if (r >= rows) break;
+                const __m256i av = _mm256_set1_epi32(quad(a + (size_t)(i + r) * lda, q0 + q));
+                const __m256i ae = _mm256_srai_epi16(_mm256_slli_epi16(av, 8), 8);
+                const __m256i ao = _mm256_srai_epi16(av, 8);
+                acc[r][0] = _mm256_add_epi32(acc[r][0], _mm256_add_epi32(_mm256_madd_epi16(e0, ae),
+                                                                         _mm256_madd_epi16(o0, ao)));
+                acc[r][1] = _mm256_add_epi32(acc[r][1], _mm256_add_epi32(_mm256_madd_epi16(e1, ae),
+                                                                         _mm256_madd_epi16(o1, ao)));
+            }
+        }
+        for (int r = 0; r < rows; r++) store_tile(c + (size_t)(i + r) * ldc, ldc, cols, acc[r][0], acc[r][1], first);
+    }
+}
+
+__attribute__((target("avx2")))
+static void igemm_packed(int m, int n, int k, const int8_t *a, int lda, const uint8_t *b, int ldb,
+                         int32_t *c, int ldc, int vnni) {
+    uint8_t panel[KQ * 64];
+    const int quads = (k + 3) / 4;
+    for (int j = 0; j < n; j += 16) {
+        const int cols = n - j < 16 ? n - j : 16;
+        for (int q0 = 0; q0 < quads; q0 += KQ) {
+            const int kq = quads - q0 < KQ ? quads - q0 : KQ;
+            const int rows = k - 4 * q0 < 4 * kq ? k - 4 * q0 : 4 * kq;
+            pack_quads(kq, rows, cols, b + (size_t)(4 * q0) * ldb + j, ldb, panel);
+            if (vnni) igemm_vnni_block(m, cols, kq, a, lda, q0, panel, c + j, ldc, q0 == 0);
+            else igemm_avx2_block(m, cols, kq, a, lda, q0, panel, c + j, ldc, q0 == 0);
+        }
+    }
+}
+
+void pane_igemm(int m, int n, int k,
+                const int8_t *a, int lda,
+                const uint8_t *b, int ldb,
+                int32_t *c, int ldc) {
+    if (m <= 0 || n <= 0) return;
+    if (k <= 0) {
+        for (int i = 0; i < m; i++) memset(c + (size_t)i * ldc, 0, sizeof(int32_t) * (size_t)n);
+        return;
+    }
+    const pane_cpu_path path = pane_cpu_selected();
+    if (path == PANE_CPU_SCALAR) pane_igemm_reference(m, n, k, a, lda, b, ldb, c, ldc);
+    else igemm_packed(m, n, k, a, lda, b, ldb, c, ldc, path == PANE_CPU_VNNI);
+}

@@ -1,0 +1,291 @@
+import CPaneKernels
+
+/// How an int8 layer reads its fp32 input: per input channel c,
+/// `q = clamp(round_half_even(x · (1 / inScale[c])) + zero[c], 0, 255)`, with `1 / inScale[c]`
+/// rounded to fp32 (Training/quantize.py, `quantize_activation`, does the same in fp32).
+public struct InputQuantization: Sendable {
+    public let inScale: [Float]
+    public let zero: [Int32]
+    let inverse: [Float]
+
+    public init(inScale: [Float], zero: [Int32]) {
+        precondition(inScale.count == zero.count)
+        precondition(inScale.allSatisfy { $0.isFinite && $0 > 0 } && zero.allSatisfy { (0...255).contains($0) })
+        self.inScale = inScale; self.zero = zero
+        self.inverse = inScale.map { 1 / $0 }
+    }
+
+    /// The uint8 codes of every channel plane of x, channels split across threads.
+    func codes(_ x: Tensor) -> [UInt8] {
+        let plane = x.planeSize
+        var q = [UInt8](repeating: 0, count: x.data.count)
+        x.data.withUnsafeBufferPointer { src in
+            q.withUnsafeMutableBufferPointer { dst in
+                let parts = Parallel.ranges(x.channels, grain: 1)
+                Parallel.forEach(parts.count) { part in
+                    for c in parts[part] {
+                        let inv = inverse[c], z = Float(zero[c])
+                        let s = src.baseAddress! + c * plane, d = dst.baseAddress! + c * plane
+                        for i in 0..<plane {
+                            let v = (s[i] * inv).rounded(.toNearestOrEven) + z
+                            d[i] = UInt8(min(max(v, 0), 255))
+                        }
+                    }
+                }
+            }
+        }
+        return q
+    }
+}
+
+/// Rows of int8 weights padded with zeros to a multiple of 4 columns (pane_igemm's layout).
+struct PaddedInt8Matrix: Sendable {
+    let rows: Int, columns: Int, stride: Int
+    let values: [Int8]
+
+    init(rows: Int, columns: Int, _ value: (Int, Int) -> Int8) {
+        self.rows = rows; self.columns = columns
+        stride = (columns + 3) / 4 * 4
+        var v = [Int8](repeating: 0, count: rows * stride)
+        for r in 0..<rows { for c in 0..<columns { v[r * stride + c] = value(r, c) } }
+        values = v
+    }
+}
+
+/// ⌊a / b⌋ for b > 0 (Swift's `/` truncates toward zero).
+@inline(__always)
+func floorDivision(_ a: Int, _ b: Int) -> Int {
+    a >= 0 ? a / b : -((-a + b - 1) / b)
+}
+
+/// C = A · B in int32 over column ranges split across threads (exact, so the split is free).
+func integerGEMM(_ a: PaddedInt8Matrix, _ b: UnsafePointer<UInt8>, n: Int, ldb: Int,
+                 _ c: UnsafeMutablePointer<Int32>, ldc: Int) {
+    a.values.withUnsafeBufferPointer { ap in
+        Parallel.forEachColumnRange(m: a.rows, n: n, k: a.columns, grain: 64) { r in
+            pane_igemm(Int32(a.rows), Int32(r.count), Int32(a.columns), ap.baseAddress!, Int32(a.stride),
+                       b + r.lowerBound, Int32(ldb), c + r.lowerBound, Int32(ldc))
+        }
+    }
+}
+
+/// A convolution with int8 weights on uint8-quantized input (Training/quantize.py, QuantConv):
+/// `y[o] = (Σ w_q · (x_q − zero)) · outScale[o] + bias[o]`, the sum exact in int32.
+public struct Conv2DInt8: Sendable {
+    public let inChannels: Int, outChannels: Int, kernel: Int, stride: Int, padding: Int
+    public let input: InputQuantization
+    let weight: PaddedInt8Matrix
+    /// Σ w_q · zero over each output channel's taps (zero padding is x_q = zero, so it is the
+    /// same at every position).
+    let correction: [Int32]
+    public let outScale: [Float], bias: [Float]
+
+    /// `weight`: `outChannels × inChannels × kernel × kernel` (PyTorch's order), in −127...127.
+    public init(inChannels: Int, outChannels: Int, kernel: Int, stride: Int, padding: Int,
+                weight: [Int8], outScale: [Float], bias: [Float], input: InputQuantization) {
+        let rows = inChannels * kernel * kernel
+        precondition(weight.count == outChannels * rows && outScale.count == outChannels && bias.count == outChannels)
+        precondition(input.zero.count == inChannels)
+        self.inChannels = inChannels; self.outChannels = outChannels
+        self.kernel = kernel; self.stride = stride; self.padding = padding
+        self.input = input; self.outScale = outScale; self.bias = bias
+        self.weight = PaddedInt8Matrix(rows: outChannels, columns: rows) { weight[$0 * rows + $1] }
+        let kk = kernel * kernel
+        correction = (0..<outChannels).map { o in
+            var s: Int32 = 0
+            for p in 0..<rows { s += Int32(weight[o * rows + p]) * input.zero[p / kk] }
+            return s
+        }
+    }
+
+    public func outputSize(height: Int, width: Int) -> (height: Int, width: Int) {
+        ((height + 2 * padding - kernel) / stride + 1, (width + 2 * padding - kernel) / stride + 1)
+    }
+
+    /// The exact sums Σ w_q · (x_q − zero), `outChannels × outHeight × outWidth`.
+    public func accumulators(_ x: Tensor) -> [Int32] {
+        precondition(x.channels == inChannels, "conv expects \(inChannels) channels, got \(x.channels)")
+        let (oh, ow) = outputSize(height: x.height, width: x.width)
+        let rows = inChannels * kernel * kernel
+        let outPlane = oh * ow
+        let codes = input.codes(x)
+        var acc = [Int32](repeating: 0, count: outChannels * outPlane)
+        let bandRows = max(1, min(oh, (1 << 23) / max(1, rows * ow)))
+        var col = [UInt8](repeating: 0, count: rows * bandRows * ow)
+        codes.withUnsafeBufferPointer { src in
+            acc.withUnsafeMutableBufferPointer { dst in
+                col.withUnsafeMutableBufferPointer { colBuf in
+                    var oy0 = 0
+                    while oy0 < oh {
+                        let band = min(bandRows, oh - oy0)
+                        let n = band * ow
+                        im2col(src.baseAddress!, x.height, x.width, oy0, band, ow, colBuf.baseAddress!, n)
+                        integerGEMM(weight, colBuf.baseAddress!, n: n, ldb: n, dst.baseAddress! + oy0 * ow, ldc: outPlane)
+                        oy0 += band
+                    }
+                }
+                let parts = Parallel.ranges(outChannels, grain: 1)
+                Parallel.forEach(parts.count) { part in
+                    for o in parts[part] {
+                        let z = correction[o]
+                        for i in (o * outPlane)..<((o + 1) * outPlane) { dst[i] &-= z }
+                    }
+                }
+            }
+        }
+        return acc
+    }
+
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        let (oh, ow) = outputSize(height: x.height, width: x.width)
+        return dequantize(accumulators(x), channels: outChannels, height: oh, width: ow, outScale, bias)
+    }
+
+    private func im2col(_ src: UnsafePointer<UInt8>, _ h: Int, _ w: Int, _ oy0: Int, _ band: Int, _ ow: Int,
+                        _ col: UnsafeMutablePointer<UInt8>, _ n: Int) {
+        let k = kernel, s = stride, p = padding
+        let parts = min(Parallel.threads, inChannels)
+        Parallel.forEach(parts) { part in
+            for ci in (inChannels * part / parts)..<(inChannels * (part + 1) / parts) {
+                let plane = src + ci * h * w
+                let pad = UInt8(input.zero[ci])
+                for ky in 0..<k {
+                    for kx in 0..<k {
+                        let row = col + ((ci * k + ky) * k + kx) * n
+                        // Output columns whose input column is inside the image: ox in lo..<hi.
+                        let lo = min(ow, max(0, floorDivision(p - kx + s - 1, s)))
+                        let hi = max(lo, min(ow, floorDivision(w - 1 + p - kx, s) + 1))
+                        for by in 0..<band {
+                            let iy = (oy0 + by) * s - p + ky
+                            let dst = row + by * ow
+                            if iy < 0 || iy >= h {
+                                dst.update(repeating: pad, count: ow)
+                                continue
+                            }
+                            let line = plane + iy * w
+                            if lo > 0 { dst.update(repeating: pad, count: lo) }
+                            if hi < ow { (dst + hi).update(repeating: pad, count: ow - hi) }
+                            if s == 1 {
+                                (dst + lo).update(from: line + (lo - p + kx), count: hi - lo)
+                            } else {
+                                for ox in lo..<hi { dst[ox] = line[ox * s - p + kx] }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A transposed convolution with int8 weights on uint8-quantized input: columns
+/// `Σ_ci w_q[ci, r] · (x_q[ci] − zero[ci])` in int32 for every row r = (co, ky, kx), scattered
+/// into int32 outputs (col2im), then `y[co] = acc · outScale[co] + bias[co]`.
+public struct Deconv2DInt8: Sendable {
+    public let inChannels: Int, outChannels: Int, kernel: Int, stride: Int, padding: Int, outputPadding: Int
+    public let input: InputQuantization
+    /// `(outChannels·kernel·kernel) × inChannels`.
+    let weightT: PaddedInt8Matrix
+    /// Σ_ci w_q[ci, r] · zero[ci] per row r.
+    let correction: [Int32]
+    public let outScale: [Float], bias: [Float]
+
+    /// `weight` in PyTorch's layout `inChannels × outChannels × kernel × kernel`, in −127...127.
+    public init(inChannels: Int, outChannels: Int, kernel: Int, stride: Int, padding: Int, outputPadding: Int,
+                weight: [Int8], outScale: [Float], bias: [Float], input: InputQuantization) {
+        let kk = kernel * kernel
+        precondition(weight.count == outChannels * inChannels * kk && outScale.count == outChannels && bias.count == outChannels)
+        precondition(input.zero.count == inChannels)
+        self.inChannels = inChannels; self.outChannels = outChannels
+        self.kernel = kernel; self.stride = stride; self.padding = padding; self.outputPadding = outputPadding
+        self.input = input; self.outScale = outScale; self.bias = bias
+        let rows = outChannels * kk
+        weightT = PaddedInt8Matrix(rows: rows, columns: inChannels) { r, ci in weight[ci * rows + r] }
+        correction = (0..<rows).map { r in
+            var s: Int32 = 0
+            for ci in 0..<inChannels { s += Int32(weight[ci * rows + r]) * input.zero[ci] }
+            return s
+        }
+    }
+
+    public func outputSize(height: Int, width: Int) -> (height: Int, width: Int) {
+        ((height - 1) * stride - 2 * padding + kernel + outputPadding,
+         (width - 1) * stride - 2 * padding + kernel + outputPadding)
+    }
+
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        let (oh, ow) = outputSize(height: x.height, width: x.width)
+        return dequantize(accumulators(x), channels: outChannels, height: oh, width: ow, outScale, bias)
+    }
+
+    /// The exact sums Σ w_q · (x_q − zero) over every output's taps, `outChannels × outHeight × outWidth`.
+    public func accumulators(_ x: Tensor) -> [Int32] {
+        precondition(x.channels == inChannels, "deconv expects \(inChannels) channels, got \(x.channels)")
+        let (oh, ow) = outputSize(height: x.height, width: x.width)
+        let h = x.height, w = x.width
+        let k = kernel, s = stride, p = padding
+        let rows = outChannels * k * k
+        let outPlane = oh * ow
+        let codes = input.codes(x)
+        var acc = [Int32](repeating: 0, count: outChannels * outPlane)
+        let bandRows = max(1, min(h, (1 << 22) / max(1, rows * w)))
+        var col = [Int32](repeating: 0, count: rows * bandRows * w)
+        codes.withUnsafeBufferPointer { src in
+            acc.withUnsafeMutableBufferPointer { dst in
+                col.withUnsafeMutableBufferPointer { colBuf in
+                    var iy0 = 0
+                    while iy0 < h {
+                        let band = min(bandRows, h - iy0)
+                        let n = band * w
+                        integerGEMM(weightT, src.baseAddress! + iy0 * w, n: n, ldb: h * w, colBuf.baseAddress!, ldc: n)
+                        // col2im: channels are independent, so threads split them; integer sums,
+                        // so the order does not matter.
+                        let parts = Parallel.ranges(outChannels, grain: 1)
+                        Parallel.forEach(parts.count) { part in
+                            for co in parts[part] {
+                                let plane = dst.baseAddress! + co * outPlane
+                                for ky in 0..<k {
+                                    for kx in 0..<k {
+                                        let r = (co * k + ky) * k + kx
+                                        let row = colBuf.baseAddress! + r * n
+                                        let z = correction[r]
+                                        // Input columns landing inside the output: ix in lo..<hi.
+                                        let lo = min(w, max(0, floorDivision(p - kx + s - 1, s)))
+                                        let hi = max(lo, min(w, floorDivision(ow - 1 + p - kx, s) + 1))
+                                        for by in 0..<band {
+                                            let oy = (iy0 + by) * s - p + ky
+                                            if oy < 0 || oy >= oh { continue }
+                                            let line = plane + oy * ow
+                                            let colLine = row + by * w
+                                            for ix in lo..<hi { line[ix * s - p + kx] &+= colLine[ix] &- z }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                        iy0 += band
+                    }
+                }
+            }
+        }
+        return acc
+    }
+}
+
+/// y = acc · scale[c] + bias[c] per channel plane, channels split across threads.
+func dequantize(_ acc: [Int32], channels: Int, height: Int, width: Int, _ scale: [Float], _ bias: [Float]) -> Tensor {
+    let plane = height * width
+    var out = [Float](repeating: 0, count: acc.count)
+    acc.withUnsafeBufferPointer { a in
+        out.withUnsafeMutableBufferPointer { o in
+            let parts = Parallel.ranges(channels, grain: 1)
+            Parallel.forEach(parts.count) { part in
+                for c in parts[part] {
+                    let sc = scale[c], b = bias[c]
+                    for i in (c * plane)..<((c + 1) * plane) { o[i] = Float(a[i]) * sc + b }
+                }
+            }
+        }
+    }
+    return Tensor(channels: channels, height: height, width: width, data: out)
+}
