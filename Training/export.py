@@ -37,7 +37,7 @@ FORMAT_VERSION = 1
 def describe(seq: nn.Sequential, prefix: str, tensors: dict):
     """Layer list for the manifest; fills `tensors` with the exported weights."""
     layers = []
-    from quantize import QuantConv  # noqa: E402 (quantize imports this module's helpers)
+    from quantize import LINEARS, QuantConv, QuantLinear  # noqa: E402 (quantize imports this module's helpers)
 
     for idx, m in enumerate(seq):
         name = f"{prefix}.{idx}"
@@ -72,10 +72,17 @@ def describe(seq: nn.Sequential, prefix: str, tensors: dict):
         elif isinstance(m, WindowAttentionBlock):
             first = m.blocks[0]
             dim = first.norm1.normalized_shape[0]
-            layers.append({"type": "attention", "name": name, "dim": dim, "heads": first.attn.heads,
-                           "window": first.window, "mlp_hidden": first.fc1.out_features,
-                           "shifts": [b.shift for b in m.blocks], "mask_value": ATTN_MASK_VALUE,
-                           "layer_norm_eps": first.norm1.eps})
+            hidden = first.fc1.out_channels if isinstance(first.fc1, QuantLinear) else first.fc1.out_features
+            layer = {"type": "attention", "name": name, "dim": dim, "heads": first.attn.heads,
+                     "window": first.window, "mlp_hidden": hidden,
+                     "shifts": [b.shift for b in m.blocks], "mask_value": ATTN_MASK_VALUE,
+                     "layer_norm_eps": first.norm1.eps}
+            int8 = [key for key in LINEARS
+                    if isinstance(first.attn.qkv if key == "attn.qkv" else first.attn.proj if key == "attn.proj"
+                                  else getattr(first, key), QuantLinear)]
+            if int8:
+                layer["int8"] = int8
+            layers.append(layer)
             for b, blk in enumerate(m.blocks):
                 for key, t in blk.state_dict().items():
                     tensors[f"{name}.blocks.{b}.{key}"] = t

@@ -19,8 +19,10 @@ quality anchor (g_s's inputs depend on the quality), as the [p, 100 − p] perce
 each input channel (--percentile). The Swift runtime (PaneKernels, Conv2DInt8 / Deconv2DInt8)
 computes the same integers with VNNI, AVX2 or scalar kernels, which agree bit for bit.
 
-GDN, the attention blocks and the entropy path are unchanged: the entropy path is already exact
-integer arithmetic (entropy_int.py), and the attention blocks run in fp32.
+The Linears of the attention blocks (qkv, proj, fc1, fc2) are quantized the same way (QuantLinear:
+per-input-channel uint8 codes, weights per output channel); the token products q·k and
+softmax·v, LayerNorm, GELU and GDN stay fp32. The entropy path is already exact integer
+arithmetic (entropy_int.py).
 """
 from __future__ import annotations
 
@@ -38,7 +40,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from model import PaneNet  # noqa: E402
+from model import PaneNet, WindowAttentionBlock  # noqa: E402
 from train import CHECKPOINT, load_checkpoint  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -102,6 +104,53 @@ class QuantConv(nn.Module):
         return (acc * self.out_scale.double().view(1, -1, 1, 1)).float() + self.bias.view(1, -1, 1, 1)
 
 
+class QuantLinear(nn.Module):
+    """A Linear over the channels (last dimension) of the attention blocks, as the Swift runtime's
+    int8 kernel computes it: the same activation codes, folded weights and int32 sums as QuantConv."""
+
+    def __init__(self, linear: nn.Linear, in_scale, zero):
+        super().__init__()
+        self.in_channels, self.out_channels = linear.in_features, linear.out_features
+        c = self.in_channels
+        in_scale = torch.as_tensor(in_scale, dtype=torch.float32).expand(c).clone()
+        zero = torch.as_tensor(zero, dtype=torch.int64).expand(c).clone()
+        folded = linear.weight.detach().double() * in_scale.double().view(1, -1)
+        q, s = quantize_weight(folded, transposed=False)
+        self.register_buffer("in_scale", in_scale)
+        self.register_buffer("zero", zero.to(torch.int32))
+        self.register_buffer("weight_q", q)
+        self.register_buffer("out_scale", s)
+        self.register_buffer("bias", linear.bias.detach().clone())
+
+    def accumulate(self, x: torch.Tensor) -> torch.Tensor:
+        """Σ w_q · (x_q − zero) over the last dimension, exact in float64."""
+        shape = x.shape
+        flat = x.reshape(-1, shape[-1]).t().reshape(1, shape[-1], -1, 1)          # channels first
+        codes = quantize_activation(flat, self.in_scale, self.zero).double() - self.zero.double().view(1, -1, 1, 1)
+        acc = codes.reshape(shape[-1], -1).t() @ self.weight_q.double().t()
+        return acc.reshape(*shape[:-1], self.out_channels)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (self.accumulate(x) * self.out_scale.double()).float() + self.bias
+
+
+LINEARS = ("attn.qkv", "attn.proj", "fc1", "fc2")
+
+
+def linear_layers(net: PaneNet):
+    """(owner module, attribute, name) of every Linear of the attention blocks of g_a and g_s,
+    named as in the exported weights (g_a.4.blocks.0.fc1)."""
+    found = []
+    for prefix in ("g_a", "g_s"):
+        for idx, m in enumerate(getattr(net, prefix)):
+            if isinstance(m, WindowAttentionBlock):
+                for b, block in enumerate(m.blocks):
+                    for key in LINEARS:
+                        owner = block.attn if key.startswith("attn.") else block
+                        found.append((owner, key.split(".")[-1], f"{prefix}.{idx}.blocks.{b}.{key}"))
+    return found
+
+
 def conv_layers(net: PaneNet):
     """(sequential, index, name) of every convolution in g_a and g_s."""
     found = []
@@ -115,18 +164,24 @@ def conv_layers(net: PaneNet):
 
 @torch.no_grad()
 def calibrate(net: PaneNet, images, percentile: float = 0.01, per_channel: bool = True):
-    """name → (low, high) input ranges of each convolution of g_a / g_s over images × quality
-    anchors: arrays with one entry per input channel, or one for the whole tensor."""
+    """name → (low, high) input ranges of each convolution and attention Linear of g_a / g_s over
+    images × quality anchors: arrays with one entry per input channel, or one for the whole tensor."""
     samples: dict[str, list[torch.Tensor]] = {}
     hooks = []
     generator = torch.Generator().manual_seed(0)  # the subsample, so an export is reproducible
-    for seq, idx, name in conv_layers(net):
-        def hook(_module, inputs, name=name):
-            v = inputs[0].detach().float().transpose(0, 1).flatten(1)   # (C, B·H·W)
+    def hook_for(name, channels_last):
+        def hook(_module, inputs):
+            v = inputs[0].detach().float()
+            v = v.reshape(-1, v.shape[-1]).t() if channels_last else v.transpose(0, 1).flatten(1)  # (C, samples)
             if v.shape[1] > 1 << 16:
                 v = v[:, torch.randperm(v.shape[1], generator=generator)[: 1 << 16]]
             samples.setdefault(name, []).append(v)
-        hooks.append(seq[idx].register_forward_pre_hook(hook))
+        return hook
+
+    for seq, idx, name in conv_layers(net):
+        hooks.append(seq[idx].register_forward_pre_hook(hook_for(name, False)))
+    for owner, attr, name in linear_layers(net):
+        hooks.append(getattr(owner, attr).register_forward_pre_hook(hook_for(name, True)))
     net.eval()
     try:
         for x in images:
@@ -158,14 +213,20 @@ def affine(low: np.ndarray, high: np.ndarray):
 # Kodak images, at positions 1.5 / 4.5 (PSNR change, dB): g_s.8 −0.024/−0.029, g_s.1
 # −0.015/−0.016, g_a.7 −0.009/−0.014, g_s.3 −0.008/−0.009, g_s.6 −0.005/−0.008,
 # g_a.5 +0.003/−0.004, g_a.2 +0.002/−0.006, g_a.0 +0.006/+0.001.
+# Every Linear of the attention blocks (qkv, proj, fc1, fc2) on top of these convolutions costs
+# another 0.008 / 0.016 dB at the same positions (fc2 and proj are the most sensitive).
 DEFAULT_LAYERS = ("g_a.0", "g_a.2", "g_a.5", "g_s.3", "g_s.6")
 
 
 def quantize(net: PaneNet, images, percentile: float = 0.01, per_channel: bool = True,
-             layers=DEFAULT_LAYERS) -> PaneNet:
-    """A copy of net whose listed g_a / g_s convolutions are QuantConv (g_a.0 gets the 8-bit pixel grid)."""
+             layers=DEFAULT_LAYERS, linears: bool = True) -> PaneNet:
+    """A copy of net whose listed g_a / g_s convolutions are QuantConv (g_a.0 gets the 8-bit pixel
+    grid) and, with `linears`, every Linear of the attention blocks a QuantLinear."""
     ranges = calibrate(net, images, percentile, per_channel)
     qnet = copy.deepcopy(net).eval()
+    if linears:
+        for owner, attr, name in linear_layers(qnet):
+            setattr(owner, attr, QuantLinear(getattr(owner, attr), *affine(*ranges[name])))
     for seq, idx, name in conv_layers(qnet):
         if name not in layers:
             continue
@@ -194,6 +255,10 @@ def kodak_curve(net: PaneNet, images, positions):
     return curve
 
 
+# The Linears whose exact sums the fixtures hold: one shifted block at 1/4 scale, one at 1/16.
+LINEAR_FIXTURES = ("g_a.4.blocks.1.", "g_s.0.blocks.0.")
+
+
 @torch.no_grad()
 def write_fixtures(qnet: PaneNet, manifest: dict, out_dir: Path, sample: Path, quality: float = 75.0):
     """Parity fixtures of the int8 layers for Tests/PaneModelTests/Int8Tests.swift: on a crop of the
@@ -213,8 +278,21 @@ def write_fixtures(qnet: PaneNet, manifest: dict, out_dir: Path, sample: Path, q
                 captured[f"{name}.input"] = inputs[0][0].detach().float().contiguous()
                 acc = module.accumulate(inputs[0])[0].round().to(torch.int32).numpy()
                 digests[name] = {"shape": list(acc.shape), "sum": int(acc.astype(np.int64).sum()),
-                                 "sha256": hashlib.sha256(acc.astype("<i4").tobytes()).hexdigest()}
+                                 "sha256": hashlib.sha256(np.ascontiguousarray(acc).astype("<i4").tobytes()).hexdigest()}
             hooks.append(seq[idx].register_forward_pre_hook(hook))
+    for owner, attr, name in linear_layers(qnet):
+        module = getattr(owner, attr)
+        if not isinstance(module, QuantLinear) or not name.startswith(LINEAR_FIXTURES):
+            continue
+
+        def linear_hook(module, inputs, name=name):
+            # tokens × channels in whatever order the block holds them, stored as C × tokens × 1
+            tokens = inputs[0].reshape(-1, module.in_channels)
+            captured[f"{name}.input"] = tokens.t().reshape(module.in_channels, -1, 1).float().contiguous()
+            acc = module.accumulate(tokens).round().to(torch.int32).t().reshape(module.out_channels, -1, 1).numpy()
+            digests[name] = {"shape": list(acc.shape), "sum": int(acc.astype(np.int64).sum()),
+                             "sha256": hashlib.sha256(np.ascontiguousarray(acc).astype("<i4").tobytes()).hexdigest()}
+        hooks.append(module.register_forward_pre_hook(linear_hook))
     try:
         ref = reference_forward(qnet, crop, quality)
     finally:
@@ -241,6 +319,7 @@ def main(argv=None):
     ap.add_argument("--calibration", type=int, default=8, help="training crops (256²) for the input ranges")
     ap.add_argument("--percentile", type=float, default=0.01, help="clip this %% of each input range's tails")
     ap.add_argument("--layers", default=",".join(DEFAULT_LAYERS), help="convolutions to quantize, or 'all'")
+    ap.add_argument("--no-linears", action="store_true", help="keep the attention blocks' Linears in fp32")
     ap.add_argument("--per-tensor", action="store_true", help="one input range per layer, not per channel")
     ap.add_argument("--export", action="store_true", help="write Models/<name>.{json,safetensors}")
     ap.add_argument("--name", default="pane-int8")
@@ -256,7 +335,8 @@ def main(argv=None):
     net, iteration, _ = load_checkpoint(args.checkpoint)
     net.eval()
     layers = [n for _, _, n in conv_layers(net)] if args.layers == "all" else args.layers.split(",")
-    qnet = quantize(net, calibration_images(args.calibration), args.percentile, not args.per_tensor, layers)
+    qnet = quantize(net, calibration_images(args.calibration), args.percentile, not args.per_tensor, layers,
+                    linears=not args.no_linears)
     if args.images:
         images = load_kodak(limit=args.images)
         positions = np.linspace(0, net.num_anchors - 1, 5).tolist()

@@ -272,8 +272,78 @@ public struct Deconv2DInt8: Sendable {
     }
 }
 
-/// y = acc · scale[c] + bias[c] per channel plane, channels split across threads.
-func dequantize(_ acc: [Int32], channels: Int, height: Int, width: Int, _ scale: [Float], _ bias: [Float]) -> Tensor {
+/// A per-pixel linear map over channels with int8 weights on uint8-quantized input (the
+/// attention blocks' Linears; Training/quantize.py, QuantLinear).
+public struct PointwiseLinearInt8: Sendable {
+    public let inChannels: Int, outChannels: Int
+    public let input: InputQuantization
+    let weight: PaddedInt8Matrix
+    /// Σ_c w_q[o, c] · zero[c].
+    let correction: [Int32]
+    public let outScale: [Float], bias: [Float]
+
+    /// `weight`: `outChannels × inChannels`, in −127...127.
+    public init(inChannels: Int, outChannels: Int, weight: [Int8], outScale: [Float], bias: [Float],
+                input: InputQuantization) {
+        precondition(weight.count == outChannels * inChannels && outScale.count == outChannels && bias.count == outChannels)
+        precondition(input.zero.count == inChannels)
+        self.inChannels = inChannels; self.outChannels = outChannels
+        self.input = input; self.outScale = outScale; self.bias = bias
+        self.weight = PaddedInt8Matrix(rows: outChannels, columns: inChannels) { weight[$0 * inChannels + $1] }
+        correction = (0..<outChannels).map { o in
+            (0..<inChannels).reduce(Int32(0)) { $0 + Int32(weight[o * inChannels + $1]) * input.zero[$1] }
+        }
+    }
+
+    /// The exact sums Σ w_q · (x_q − zero), `outChannels × height × width`.
+    public func accumulators(_ x: Tensor) -> [Int32] {
+        var acc = products(x)
+        let plane = x.planeSize
+        for o in 0..<outChannels {
+            for i in (o * plane)..<((o + 1) * plane) { acc[i] &-= correction[o] }
+        }
+        return acc
+    }
+
+    /// Σ w_q · x_q (the zero points not yet taken out: `callAsFunction` folds that into its pass).
+    func products(_ x: Tensor) -> [Int32] {
+        precondition(x.channels == inChannels, "linear expects \(inChannels) channels, got \(x.channels)")
+        let plane = x.planeSize
+        let codes = input.codes(x)
+        var acc = [Int32](repeating: 0, count: outChannels * plane)
+        codes.withUnsafeBufferPointer { src in
+            acc.withUnsafeMutableBufferPointer { dst in
+                integerGEMM(weight, src.baseAddress!, n: plane, ldb: plane, dst.baseAddress!, ldc: plane)
+            }
+        }
+        return acc
+    }
+
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        dequantize(products(x), channels: outChannels, height: x.height, width: x.width, outScale, bias,
+                   correction: correction)
+    }
+}
+
+/// A Linear over channels in fp32 or int8, as the model file says.
+public enum ChannelLinear: Sendable {
+    case fp32(PointwiseLinear)
+    case int8(PointwiseLinearInt8)
+
+    public var inChannels: Int {
+        switch self { case let .fp32(l): l.inChannels; case let .int8(l): l.inChannels }
+    }
+    public var outChannels: Int {
+        switch self { case let .fp32(l): l.outChannels; case let .int8(l): l.outChannels }
+    }
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        switch self { case let .fp32(l): l(x); case let .int8(l): l(x) }
+    }
+}
+
+/// y = (acc − correction[c]) · scale[c] + bias[c] per channel plane, channels split across threads.
+func dequantize(_ acc: [Int32], channels: Int, height: Int, width: Int, _ scale: [Float], _ bias: [Float],
+                correction: [Int32]? = nil) -> Tensor {
     let plane = height * width
     var out = [Float](repeating: 0, count: acc.count)
     acc.withUnsafeBufferPointer { a in
@@ -281,8 +351,8 @@ func dequantize(_ acc: [Int32], channels: Int, height: Int, width: Int, _ scale:
             let parts = Parallel.ranges(channels, grain: 1)
             Parallel.forEach(parts.count) { part in
                 for c in parts[part] {
-                    let sc = scale[c], b = bias[c]
-                    for i in (c * plane)..<((c + 1) * plane) { o[i] = Float(a[i]) * sc + b }
+                    let sc = scale[c], b = bias[c], z = correction?[c] ?? 0
+                    for i in (c * plane)..<((c + 1) * plane) { o[i] = Float(a[i] &- z) * sc + b }
                 }
             }
         }

@@ -9,16 +9,16 @@ public struct SwinBlock: Sendable {
     public let dim: Int, heads: Int, window: Int, shift: Int
     public let maskValue: Float
     let norm1: ChannelLayerNorm, norm2: ChannelLayerNorm
-    let qkv: PointwiseLinear, proj: PointwiseLinear
-    let fc1: PointwiseLinear, fc2: PointwiseLinear
+    let qkv: ChannelLinear, proj: ChannelLinear
+    let fc1: ChannelLinear, fc2: ChannelLinear
     /// Hidden width of the MLP.
     public var mlpHidden: Int { fc1.outChannels }
     /// `(2·window−1)² × heads`, PyTorch's table.
     let relativeBias: [Float]
 
     public init(dim: Int, heads: Int, window: Int, shift: Int, maskValue: Float,
-                norm1: ChannelLayerNorm, qkv: PointwiseLinear, proj: PointwiseLinear, relativeBias: [Float],
-                norm2: ChannelLayerNorm, fc1: PointwiseLinear, fc2: PointwiseLinear) {
+                norm1: ChannelLayerNorm, qkv: ChannelLinear, proj: ChannelLinear, relativeBias: [Float],
+                norm2: ChannelLayerNorm, fc1: ChannelLinear, fc2: ChannelLinear) {
         precondition(dim % heads == 0 && relativeBias.count == (2 * window - 1) * (2 * window - 1) * heads)
         self.dim = dim; self.heads = heads; self.window = window; self.shift = shift; self.maskValue = maskValue
         self.norm1 = norm1; self.qkv = qkv; self.proj = proj; self.relativeBias = relativeBias

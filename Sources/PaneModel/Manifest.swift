@@ -21,6 +21,8 @@ public struct Manifest: Decodable, Sendable {
         public let shifts: [Int]?
         public let mask_value: Float?
         public let layer_norm_eps: Float?
+        /// Attention: which Linears are int8 ("attn.qkv", "attn.proj", "fc1", "fc2").
+        public let int8: [String]?
     }
 
     public struct Slices: Decodable, Sendable {

@@ -138,16 +138,31 @@ extension Layer {
             let eps = spec.layer_norm_eps ?? 1e-5
             let maskValue = try need(spec.mask_value, "mask_value")
             let span = 2 * window - 1
+            let int8 = Set(spec.int8 ?? [])
+            let known: Set = ["attn.qkv", "attn.proj", "fc1", "fc2"]
+            guard int8.isSubset(of: known) else {
+                throw ModelError.invalidField("\(field).int8", "\(int8.subtracting(known).sorted()) are not Linears of the block")
+            }
             self = .attention(try shifts.enumerated().map { b, shift in
                 let p = "\(name).blocks.\(b)"
                 func norm(_ n: String) throws -> ChannelLayerNorm {
                     ChannelLayerNorm(channels: dim, weight: try store.floats("\(p).\(n).weight", [dim]),
                                      bias: try store.floats("\(p).\(n).bias", [dim]), epsilon: eps)
                 }
-                func linear(_ n: String, _ cin: Int, _ cout: Int) throws -> PointwiseLinear {
-                    PointwiseLinear(inChannels: cin, outChannels: cout,
-                                    weight: try store.floats("\(p).\(n).weight", [cout, cin]),
-                                    bias: try store.floats("\(p).\(n).bias", [cout]))
+                func linear(_ n: String, _ cin: Int, _ cout: Int) throws -> ChannelLinear {
+                    let bias = try store.floats("\(p).\(n).bias", [cout])
+                    guard int8.contains(n) else {
+                        return .fp32(PointwiseLinear(inChannels: cin, outChannels: cout,
+                                                     weight: try store.floats("\(p).\(n).weight", [cout, cin]), bias: bias))
+                    }
+                    let input = try Layer.inputQuantization(store, "\(p).\(n)", cin, field: "\(field).\(n)")
+                    let weight = try Layer.int8Weights(store, "\(p).\(n)", [cout, cin], field: "\(field).\(n)")
+                    let outScale = try store.floats("\(p).\(n).out_scale", [cout])
+                    guard outScale.allSatisfy({ $0.isFinite }) else {
+                        throw ModelError.invalidField("\(field).\(n).out_scale", "scales must be finite")
+                    }
+                    return .int8(PointwiseLinearInt8(inChannels: cin, outChannels: cout, weight: weight,
+                                                     outScale: outScale, bias: bias, input: input))
                 }
                 return SwinBlock(dim: dim, heads: heads, window: window, shift: shift, maskValue: maskValue,
                                  norm1: try norm("norm1"), qkv: try linear("attn.qkv", dim, 3 * dim),
@@ -171,20 +186,12 @@ extension Layer {
     static func int8(_ spec: Manifest.Layer, _ store: WeightStore, field: String, name: String,
                      cin: Int, cout: Int, k: Int, s: Int, p: Int, bias: [Float]) throws -> Layer {
         let transposed = spec.type == "deconv_int8"
-        let weight = try store.int8s("\(name).weight_q", transposed ? [cin, cout, k, k] : [cout, cin, k, k])
-        guard !weight.contains(Int8.min) else {
-            throw ModelError.invalidField("\(field).weight_q", "holds −128; int8 weights must lie in −127...127")
-        }
+        let weight = try int8Weights(store, name, transposed ? [cin, cout, k, k] : [cout, cin, k, k], field: field)
         let outScale = try store.floats("\(name).out_scale", [cout])
-        let inScale = try store.floats("\(name).in_scale", [cin])
-        let zero = try store.ints("\(name).zero", [cin]).values
-        guard outScale.allSatisfy({ $0.isFinite }), inScale.allSatisfy({ $0.isFinite && $0 > 0 }) else {
-            throw ModelError.invalidField("\(field).in_scale", "scales must be finite, input scales positive")
+        guard outScale.allSatisfy({ $0.isFinite }) else {
+            throw ModelError.invalidField("\(field).out_scale", "scales must be finite")
         }
-        guard zero.allSatisfy({ (0...255).contains($0) }) else {
-            throw ModelError.invalidField("\(field).zero", "zero points must lie in 0...255")
-        }
-        let input = InputQuantization(inScale: inScale, zero: zero)
+        let input = try inputQuantization(store, name, cin, field: field)
         if transposed {
             let op = spec.output_padding ?? -1
             guard op >= 0, op < s else { throw ModelError.invalidField("\(field).output_padding", "\(op)") }
@@ -194,6 +201,28 @@ extension Layer {
         }
         return .convInt8(Conv2DInt8(inChannels: cin, outChannels: cout, kernel: k, stride: s, padding: p,
                                     weight: weight, outScale: outScale, bias: bias, input: input))
+    }
+
+    /// `<name>.weight_q`, int8 in −127...127 (the kernels' exact range assumes it).
+    static func int8Weights(_ store: WeightStore, _ name: String, _ shape: [Int], field: String) throws -> [Int8] {
+        let weight = try store.int8s("\(name).weight_q", shape)
+        guard !weight.contains(Int8.min) else {
+            throw ModelError.invalidField("\(field).weight_q", "holds −128; int8 weights must lie in −127...127")
+        }
+        return weight
+    }
+
+    /// `<name>.in_scale` (positive, finite) and `<name>.zero` (0...255), one per input channel.
+    static func inputQuantization(_ store: WeightStore, _ name: String, _ channels: Int, field: String) throws -> InputQuantization {
+        let inScale = try store.floats("\(name).in_scale", [channels])
+        let zero = try store.ints("\(name).zero", [channels]).values
+        guard inScale.allSatisfy({ $0.isFinite && $0 > 0 }) else {
+            throw ModelError.invalidField("\(field).in_scale", "input scales must be finite and positive")
+        }
+        guard zero.allSatisfy({ (0...255).contains($0) }) else {
+            throw ModelError.invalidField("\(field).zero", "zero points must lie in 0...255")
+        }
+        return InputQuantization(inScale: inScale, zero: zero)
     }
 
     /// A short description for profiles: "conv 3→64 k5 s2", "attention ×2 dim 64 w8".

@@ -2,12 +2,12 @@ import CPaneKernels
 import Foundation
 import Testing
 import PaneImageIO
-import PaneKernels
+@testable import PaneKernels
 import PaneMetrics
 @testable import Pane
 @testable import PaneModel
 
-/// The int8 convolutions (Training/quantize.py): kernels agree on every CPU path, layers
+/// The int8 convolutions and attention Linears (Training/quantize.py): kernels agree on every CPU path, layers
 /// compute exact accumulators, the exported model matches PyTorch and loads strictly.
 @Suite(.serialized) struct Int8Tests {
     static let model = Repo.root.appendingPathComponent("Models/pane-int8.json")
@@ -148,16 +148,35 @@ import PaneMetrics
         return seq.layers[Int(parts[1])!]
     }
 
-    /// Fed PyTorch's fp32 input, every int8 layer computes PyTorch's accumulators bit for bit.
+    /// The exact sums of the int8 layer `name` (g_a.2, g_a.4.blocks.1.fc1, …) on input x.
+    func accumulators(_ name: String, _ x: Tensor) -> [Int32]? {
+        let parts = name.split(separator: ".").map(String.init)
+        switch layer(name) {
+        case let .convInt8(c)?: return c.accumulators(x)
+        case let .deconvInt8(d)?: return d.accumulators(x)
+        case let .attention(blocks)?:
+            let block = blocks[Int(parts[3])!]
+            let linear: ChannelLinear
+            switch parts[4...].joined(separator: ".") {
+            case "attn.qkv": linear = block.qkv
+            case "attn.proj": linear = block.proj
+            case "fc1": linear = block.fc1
+            default: linear = block.fc2
+            }
+            if case let .int8(l) = linear { return l.accumulators(x) }
+            return nil
+        default: return nil
+        }
+    }
+
+    /// Fed PyTorch's fp32 input, every int8 layer computes PyTorch's accumulators bit for bit:
+    /// the five convolutions and the four Linears of two attention blocks.
     @Test func accumulatorsMatchPyTorchExactly() throws {
-        #expect(Self.meta.accumulators.count == 5)
+        #expect(Self.meta.accumulators.count == 13)
         for (name, digest) in Self.meta.accumulators.sorted(by: { $0.key < $1.key }) {
-            let x = try tensor("\(name).input")
-            let acc: [Int32]
-            switch layer(name) {
-            case let .convInt8(c)?: acc = c.accumulators(x)
-            case let .deconvInt8(d)?: acc = d.accumulators(x)
-            default: Issue.record("\(name) is not an int8 layer in the model"); continue
+            guard let acc = accumulators(name, try tensor("\(name).input")) else {
+                Issue.record("\(name) is not an int8 layer in the model")
+                continue
             }
             #expect(acc.count == digest.shape.reduce(1, *), "\(name): size")
             #expect(acc.reduce(Int64(0)) { $0 + Int64($1) } == digest.sum, "\(name): sum")
@@ -166,18 +185,22 @@ import PaneMetrics
         }
     }
 
-    /// max |swift − torch| ≤ relative · max |torch|.
-    func expectClose(_ actual: Tensor, _ expected: Tensor, _ what: String, relative: Float) {
+    /// max |swift − torch| ≤ `maxRelative` · max |torch| and mean |swift − torch| ≤ `meanRelative` · max |torch|.
+    func expectClose(_ actual: Tensor, _ expected: Tensor, _ what: String, maxRelative: Float, meanRelative: Float) {
         #expect(actual.data.count == expected.data.count, "\(what): shape")
-        let worst = zip(actual.data, expected.data).map { abs($0 - $1) }.max() ?? .infinity
-        #expect(worst <= relative * expected.maxAbs, "\(what): max error \(worst) against max |ref| \(expected.maxAbs)")
+        let errors = zip(actual.data, expected.data).map { abs($0 - $1) }
+        let worst = errors.max() ?? .infinity, mean = errors.reduce(0, +) / Float(max(1, errors.count))
+        print("\(what): max error \(worst), mean \(mean), max |ref| \(expected.maxAbs)")
+        #expect(worst <= maxRelative * expected.maxAbs, "\(what): max error \(worst) against max |ref| \(expected.maxAbs)")
+        #expect(mean <= meanRelative * expected.maxAbs, "\(what): mean error \(mean) against max |ref| \(expected.maxAbs)")
     }
 
-    /// Whole transforms: fp32 layers between the int8 ones round slightly differently, which can
-    /// move an activation code by one step, hence a tolerance rather than equality.
+    /// Whole transforms: the fp32 layers between the int8 ones (LayerNorm, GELU, softmax, GDN) sum
+    /// in another order than PyTorch, which can move an activation code by one step, and that
+    /// step then propagates: so a bound on the worst element and a tighter one on the mean.
     @Test func transformsMatchPyTorch() throws {
-        expectClose(Self.network.g_a(try tensor("x")), try tensor("y"), "g_a", relative: 2e-3)
-        expectClose(Self.network.g_s(try tensor("g_s.input")), try tensor("x_hat"), "g_s", relative: 2e-3)
+        expectClose(Self.network.g_a(try tensor("x")), try tensor("y"), "g_a", maxRelative: 1e-2, meanRelative: 3e-4)
+        expectClose(Self.network.g_s(try tensor("g_s.input")), try tensor("x_hat"), "g_s", maxRelative: 1e-2, meanRelative: 3e-4)
     }
 
     /// A 256×192 crop of the bundled Kodak sample (a natural photo, unlike the tiny synthetic fixture).

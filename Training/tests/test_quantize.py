@@ -80,6 +80,18 @@ def test_accumulators_equal_an_integer_convolution(transposed):
     assert torch.allclose(y, (acc * q.out_scale.double().view(1, -1, 1, 1)).float() + q.bias.view(1, -1, 1, 1))
 
 
+def test_linear_accumulators_equal_integer_products():
+    torch.manual_seed(3)
+    lin = nn.Linear(6, 5)
+    q = quantize.QuantLinear(lin, torch.rand(6) * 0.01 + 0.03, torch.randint(100, 156, (6,)))  # covers ±3
+    x = torch.randn(2, 7, 6)  # (batch, tokens, channels)
+    codes = quantize.quantize_activation(x.reshape(-1, 6).t().reshape(1, 6, -1, 1), q.in_scale, q.zero)
+    codes = codes.reshape(6, -1).t().long() - q.zero.long()
+    expected = (codes.unsqueeze(1) * q.weight_q.long().unsqueeze(0)).sum(-1).reshape(2, 7, 5)
+    assert torch.equal(q.accumulate(x).long(), expected)
+    assert torch.allclose(q(x), lin(x), atol=0.05)
+
+
 def test_quantized_network_stays_close_and_first_layer_reads_pixels_exactly(net, images):
     qnet = quantize.quantize(net, images)
     first = qnet.g_a[0]
@@ -106,3 +118,7 @@ def test_export_describes_int8_layers(net, images, tmp_path):
     assert tensors["g_a.2.weight_q"].dtype == torch.int8
     assert tensors["g_a.2.zero"].dtype == torch.int32 and tensors["g_a.2.in_scale"].shape == (16,)
     assert json.loads((tmp_path / "tiny-int8.json").read_text())["sha256"] == manifest["sha256"]
+    attention = [layer for layer in manifest["g_a"] + manifest["g_s"] if layer["type"] == "attention"]
+    assert attention and all(layer["int8"] == list(quantize.LINEARS) for layer in attention)
+    assert tensors["g_a.4.blocks.1.fc2.weight_q"].dtype == torch.int8
+    assert "g_a.4.blocks.1.fc2.weight" not in tensors

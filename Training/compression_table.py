@@ -1,0 +1,94 @@
+"""Rate-distortion and cost of the compressed variants of the model: fp32, pruned, int8, pruned + int8.
+
+    python Training/compression_table.py --images 24                     # prune without fine-tuning
+    python Training/compression_table.py --pruned Training/pruned.pt     # a fine-tuned pruned checkpoint
+
+Pruning is Training/prune.py (MLP hidden units by magnitude, --keep); int8 is Training/quantize.py
+(its DEFAULT_LAYERS). For each variant: kMAC per pixel of g_a and g_s, the share of the attention
+blocks' MACs removed, and the BD-rate against the fp32 model on the first --images Kodak images,
+from likelihood rates (real streams are within 4% of them: Training/check_roundtrip.py) and
+8-bit-rounded reconstructions, at five quality positions across the range.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import prune  # noqa: E402
+import quantize  # noqa: E402
+from data import load_kodak  # noqa: E402
+from export import calibration_images  # noqa: E402
+from metrics import bd_rate  # noqa: E402
+from train import CHECKPOINT, load_checkpoint  # noqa: E402
+
+
+@torch.no_grad()
+def macs(net, side: int = 256):
+    """(g_a kMAC/px, g_s kMAC/px, attention-block MACs per pixel over both sides), fp32 shapes."""
+    x = torch.rand(1, 3, side, side)
+    y = net.g_a(x)
+    counts = {}
+    for key, fn, arg in (("g_a", net.g_a, x), ("g_s", net.g_s, y)):
+        with FlopCounterMode(display=False) as counter:
+            fn(arg)
+        counts[key] = counter.get_total_flops() / 2 / side ** 2 / 1e3
+    attention = 0.0
+    for block in prune.attention_blocks(net):
+        inp = {}
+        hook = block.register_forward_pre_hook(lambda m, a: inp.setdefault(m, a[0]))
+        net.g_a(x) if any(block is m for m in net.g_a) else net.g_s(y)
+        hook.remove()
+        with FlopCounterMode(display=False) as counter:
+            block(inp[block])
+        attention += counter.get_total_flops() / 2 / side ** 2 / 1e3
+    return counts["g_a"], counts["g_s"], attention
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--checkpoint", type=Path, default=CHECKPOINT)
+    ap.add_argument("--pruned", type=Path, help="a fine-tuned pruned checkpoint (else prune with --keep, no fine-tuning)")
+    ap.add_argument("--keep", type=float, default=0.5)
+    ap.add_argument("--images", type=int, default=24)
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    net, iteration, _ = load_checkpoint(args.checkpoint)
+    net.eval()
+    if args.pruned:
+        pruned, pruned_iteration, _ = load_checkpoint(args.pruned)
+        label = f"pruned (MLP widths {pruned.cfg.mlp_hidden}, fine-tuned to iteration {pruned_iteration})"
+    else:
+        pruned = prune.prune(net, args.keep)
+        label = f"pruned (keep {args.keep:g} of MLP units, no fine-tuning)"
+    pruned.eval()
+    calibration = calibration_images()
+    variants = [("fp32", net), (label, pruned), ("int8", quantize.quantize(net, calibration)),
+                (label.replace("pruned", "pruned + int8", 1), quantize.quantize(pruned, calibration))]
+    images = load_kodak(limit=args.images)
+    positions = np.linspace(0, net.num_anchors - 1, 5).tolist()
+    base_attention = macs(net)[2]
+    reference = None
+    print(f"Checkpoint iteration {iteration}; {len(images)} Kodak images, likelihood rate, positions {positions}")
+    print()
+    print("| model | g_a kMAC/px | g_s kMAC/px | attention-block MACs removed | BD-rate vs fp32 | PSNR at the middle position |")
+    print("|---|---|---|---|---|---|")
+    for name, model in variants:
+        ga, gs, attention = macs(model)
+        curve = quantize.kodak_curve(model, images, positions)
+        reference = reference or curve
+        bd = bd_rate(reference, curve)
+        mid = curve[len(curve) // 2]
+        bd_text = f"{bd:+.2f}%" if bd is not None else "no PSNR overlap"
+        print(f"| {name} | {ga:.1f} | {gs:.1f} | {100 * (1 - attention / base_attention):.0f}% | {bd_text} | "
+              f"{mid[1]:.2f} dB at {mid[0]:.3f} bpp |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
