@@ -23,10 +23,14 @@ public struct Codec: Sendable {
     /// Side lengths are padded to a multiple of this (the total downsampling of g_a and h_a).
     public static let alignment = 64
 
-    public init(network: PaneNetwork) { self.network = network }
+    public init(network: PaneNetwork) {
+        Allocator.keepFreedBlocks()
+        self.network = network
+    }
 
     /// Loads a model manifest (`Models/pane.json`); see `defaultModelURL()` for the search order.
     public init(modelURL: URL? = nil) throws {
+        Allocator.keepFreedBlocks()
         network = try PaneNetwork(manifestURL: try modelURL ?? Self.defaultModelURL())
     }
 

@@ -90,6 +90,10 @@ void pane_igemm_reference(int m, int n, int k,
                           const uint8_t *b, int ldb,
                           int32_t *c, int ldc);
 
+/// glibc: mmap threshold to its maximum (32 MB) and trim threshold to 256 MB, so freed large
+/// blocks are reused instead of unmapped and faulted in again. No-op on other C libraries.
+void pane_keep_freed_blocks(void);
+
 #ifdef __cplusplus
 }
 #endif
