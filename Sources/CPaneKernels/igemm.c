@@ -4,6 +4,7 @@
 #include "pane_kernels.h"
 
 #include <immintrin.h>
+#include <math.h>
 #include <string.h>
 
 void pane_igemm_reference(int m, int n, int k,
@@ -168,4 +169,40 @@ void pane_igemm(int m, int n, int k,
     const pane_cpu_path path = pane_cpu_selected();
     if (path == PANE_CPU_SCALAR) pane_igemm_reference(m, n, k, a, lda, b, ldb, c, ldc);
     else igemm_packed(m, n, k, a, lda, b, ldb, c, ldc, path == PANE_CPU_VNNI);
+}
+
+void pane_quantize_u8_reference(const float *x, size_t n, float inverse, float zero, uint8_t *out) {
+    for (size_t i = 0; i < n; i++) {
+        float v = nearbyintf(x[i] * inverse) + zero;   // ties to even (the default rounding mode)
+        v = v > 0 ? v : 0;                             // NaN → 0
+        v = v < 255 ? v : 255;
+        out[i] = (uint8_t)v;
+    }
+}
+
+__attribute__((target("avx2")))
+static void quantize_u8_avx2(const float *x, size_t n, float inverse, float zero, uint8_t *out) {
+    const __m256 inv = _mm256_set1_ps(inverse), z = _mm256_set1_ps(zero);
+    const __m256 lo = _mm256_setzero_ps(), hi = _mm256_set1_ps(255);
+    const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+    size_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        __m256i q[4];
+        for (int t = 0; t < 4; t++) {
+            __m256 v = _mm256_mul_ps(_mm256_loadu_ps(x + i + 8 * t), inv);
+            v = _mm256_add_ps(_mm256_round_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), z);
+            v = _mm256_min_ps(_mm256_max_ps(v, lo), hi);   // max(NaN, 0) = 0, as the reference
+            q[t] = _mm256_cvtps_epi32(v);
+        }
+        // int32 → uint8 in order: packs work within 128-bit lanes, the permute restores the order.
+        const __m256i w01 = _mm256_packus_epi32(q[0], q[1]), w23 = _mm256_packus_epi32(q[2], q[3]);
+        const __m256i b = _mm256_packus_epi16(w01, w23);
+        _mm256_storeu_si256((__m256i *)(out + i), _mm256_permutevar8x32_epi32(b, order));
+    }
+    pane_quantize_u8_reference(x + i, n - i, inverse, zero, out + i);
+}
+
+void pane_quantize_u8(const float *x, size_t n, float inverse, float zero, uint8_t *out) {
+    if (pane_cpu_selected() >= PANE_CPU_AVX2) quantize_u8_avx2(x, n, inverse, zero, out);
+    else pane_quantize_u8_reference(x, n, inverse, zero, out);
 }

@@ -14,7 +14,7 @@ public enum Parallel {
     }
 
     /// Runs `body(part, parts)` for every part of `count` in parallel.
-    static func forEach(_ count: Int, _ body: (Int) -> Void) {
+    public static func forEach(_ count: Int, _ body: (Int) -> Void) {
         if count <= 1 || threads == 1 {
             for i in 0..<count { body(i) }
             return
@@ -23,7 +23,7 @@ public enum Parallel {
     }
 
     /// Splits `0..<n` into at most `threads` contiguous ranges of at least `grain` items.
-    static func ranges(_ n: Int, grain: Int = 64) -> [Range<Int>] {
+    public static func ranges(_ n: Int, grain: Int = 64) -> [Range<Int>] {
         let parts = max(1, min(threads, n / max(grain, 1)))
         return (0..<parts).map { p in (n * p / parts)..<(n * (p + 1) / parts) }
     }

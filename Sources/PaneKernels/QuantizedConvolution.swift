@@ -24,12 +24,8 @@ public struct InputQuantization: Sendable {
                 let parts = Parallel.ranges(x.channels, grain: 1)
                 Parallel.forEach(parts.count) { part in
                     for c in parts[part] {
-                        let inv = inverse[c], z = Float(zero[c])
-                        let s = src.baseAddress! + c * plane, d = dst.baseAddress! + c * plane
-                        for i in 0..<plane {
-                            let v = (s[i] * inv).rounded(.toNearestOrEven) + z
-                            d[i] = UInt8(min(max(v, 0), 255))
-                        }
+                        pane_quantize_u8(src.baseAddress! + c * plane, plane, inverse[c], Float(zero[c]),
+                                         dst.baseAddress! + c * plane)
                     }
                 }
             }
@@ -54,7 +50,7 @@ struct PaddedInt8Matrix: Sendable {
 
 /// ⌊a / b⌋ for b > 0 (Swift's `/` truncates toward zero).
 @inline(__always)
-func floorDivision(_ a: Int, _ b: Int) -> Int {
+public func floorDivision(_ a: Int, _ b: Int) -> Int {
     a >= 0 ? a / b : -((-a + b - 1) / b)
 }
 

@@ -47,21 +47,39 @@ public struct IntegerEntropyModel: Sendable {
             let h = x.height, w = x.width, k = kernel, s = stride, p = padding
             let oh = (h + 2 * p - k) / s + 1, ow = (w + 2 * p - k) / s + 1
             let plane = oh * ow, rows = inChannels * k * k
-            var col = [Double](repeating: 0, count: rows * plane)
-            for ci in 0..<inChannels {
-                for ky in 0..<k {
-                    for kx in 0..<k {
-                        let row = ((ci * k + ky) * k + kx) * plane
-                        for oy in 0..<oh {
-                            let iy = oy * s - p + ky
-                            if iy < 0 || iy >= h { continue }
-                            for ox in 0..<ow {
-                                let ix = ox * s - p + kx
-                                if ix >= 0 && ix < w { col[row + oy * ow + ox] = Double(x.data[(ci * h + iy) * w + ix]) }
+            let input = x.data.map(Double.init)
+            // im2col, every element written once (no zero fill first), input channels split
+            // across threads; the values are integers, so nothing depends on the split.
+            let col = [Double](unsafeUninitializedCapacity: rows * plane) { buffer, initialized in
+                input.withUnsafeBufferPointer { src in
+                    let parts = Parallel.ranges(inChannels, grain: 1)
+                    Parallel.forEach(parts.count) { part in
+                        for ci in parts[part] {
+                            let channel = src.baseAddress! + ci * h * w
+                            for ky in 0..<k {
+                                for kx in 0..<k {
+                                    let row = buffer.baseAddress! + ((ci * k + ky) * k + kx) * plane
+                                    // Output columns whose input column is inside: ox in lo..<hi.
+                                    let lo = min(ow, max(0, floorDivision(p - kx + s - 1, s)))
+                                    let hi = max(lo, min(ow, floorDivision(w - 1 + p - kx, s) + 1))
+                                    for oy in 0..<oh {
+                                        let iy = oy * s - p + ky
+                                        let dst = row + oy * ow
+                                        guard iy >= 0 && iy < h else {
+                                            dst.initialize(repeating: 0, count: ow)
+                                            continue
+                                        }
+                                        dst.initialize(repeating: 0, count: lo)
+                                        (dst + hi).initialize(repeating: 0, count: ow - hi)
+                                        let line = channel + iy * w
+                                        for ox in lo..<hi { dst[ox] = line[ox * s - p + kx] }
+                                    }
+                                }
                             }
                         }
                     }
                 }
+                initialized = rows * plane
             }
             var out = [Double](repeating: 0, count: outChannels * plane)
             weight.withUnsafeBufferPointer { wt in

@@ -58,6 +58,27 @@ import PaneMetrics
         if m == 64 { print("int8 GEMM checked on: \(ran.map(\.rawValue).joined(separator: ", "))") }
     }
 
+    /// The activation codes: every path gives the reference's bytes, ties rounded to even, out of
+    /// range clamped, NaN to 0, over lengths that leave vector tails.
+    @Test func activationCodesAgreeOnEveryPath() {
+        var rng = Generator(state: 99)
+        var x = (0..<1003).map { _ in Float.random(in: -40...300, using: &rng) }
+        x += [0.5, 1.5, 2.5, -0.5, 254.5, 255.5, .nan, .infinity, -.infinity, 1e30, -1e30, 127.49999]
+        for n in [x.count, 31, 32, 33, 1] {
+            var reference = [UInt8](repeating: 7, count: n)
+            pane_quantize_u8_reference(x, n, 1, 0, &reference)
+            #expect(Array(reference.suffix(12)) == (n == x.count ? [0, 2, 2, 0, 254, 255, 0, 255, 0, 255, 0, 127] : Array(reference.suffix(12))))
+            _ = onEveryPath { path in
+                var fast = [UInt8](repeating: 9, count: n)
+                pane_quantize_u8(x, n, 1, 0, &fast)
+                #expect(fast == reference, "path \(path), n \(n)")
+            }
+        }
+        var scaled = [UInt8](repeating: 0, count: 3)
+        pane_quantize_u8_reference([0.25, -0.75, 10], 3, 2, 100, &scaled)  // 0.5 → 0, −1.5 → −2, 20
+        #expect(scaled == [100, 98, 120])
+    }
+
     /// Σ w_q · (x_q − zero) computed directly from the definition.
     func directAccumulators(_ x: Tensor, weight: [Int8], input: InputQuantization, cin: Int, cout: Int,
                             k: Int, s: Int, p: Int, op: Int, transposed: Bool) -> [Int32] {

@@ -90,6 +90,13 @@ void pane_igemm_reference(int m, int n, int k,
                           const uint8_t *b, int ldb,
                           int32_t *c, int ldc);
 
+/// out[i] = clamp(round_half_even(x[i] · inverse) + zero, 0, 255) (NaN → 0), the activation codes
+/// of the int8 layers; every path gives the same bytes.
+void pane_quantize_u8(const float *x, size_t n, float inverse, float zero, uint8_t *out);
+
+/// The scalar reference of pane_quantize_u8.
+void pane_quantize_u8_reference(const float *x, size_t n, float inverse, float zero, uint8_t *out);
+
 /// glibc: mmap threshold to its maximum (32 MB) and trim threshold to 256 MB, so freed large
 /// blocks are reused instead of unmapped and faulted in again. No-op on other C libraries.
 void pane_keep_freed_blocks(void);
