@@ -29,7 +29,7 @@ public struct Conv2D: Sendable {
             for i in 0..<outPlane { out[c * outPlane + i] = bias[c] }
         }
         let bandRows = max(1, min(oh, (1 << 22) / max(1, rows * ow)))
-        var col = [Float](repeating: 0, count: rows * bandRows * ow)
+        var col = [Float].scratch(count: rows * bandRows * ow)
         x.data.withUnsafeBufferPointer { src in
             weight.withUnsafeBufferPointer { w in
                 out.withUnsafeMutableBufferPointer { dst in

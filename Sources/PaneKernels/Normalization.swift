@@ -20,8 +20,8 @@ public struct GDN: Sendable {
         let plane = x.planeSize
         // norm = β + γ·x², bias first, then the GEMM adds γ·x² (as PointwiseLinear, without
         // its serial passes); squares and the final x·√norm or x/√norm run in parallel chunks.
-        var squares = [Float](repeating: 0, count: x.data.count)
-        var norm = [Float](repeating: 0, count: x.data.count)
+        var squares = [Float].scratch(count: x.data.count)
+        var norm = [Float].scratch(count: x.data.count)
         let chunks = Parallel.ranges(x.data.count, grain: 1 << 14)
         x.data.withUnsafeBufferPointer { src in
             squares.withUnsafeMutableBufferPointer { sq in

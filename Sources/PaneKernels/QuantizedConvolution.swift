@@ -18,7 +18,7 @@ public struct InputQuantization: Sendable {
     /// The uint8 codes of every channel plane of x, channels split across threads.
     func codes(_ x: Tensor) -> [UInt8] {
         let plane = x.planeSize
-        var q = [UInt8](repeating: 0, count: x.data.count)
+        var q = [UInt8].scratch(count: x.data.count)
         x.data.withUnsafeBufferPointer { src in
             q.withUnsafeMutableBufferPointer { dst in
                 let parts = Parallel.ranges(x.channels, grain: 1)
@@ -105,9 +105,9 @@ public struct Conv2DInt8: Sendable {
         let rows = inChannels * kernel * kernel
         let outPlane = oh * ow
         let codes = input.codes(x)
-        var acc = [Int32](repeating: 0, count: outChannels * outPlane)
+        var acc = [Int32].scratch(count: outChannels * outPlane)   // every band's GEMM writes its columns
         let bandRows = max(1, min(oh, (1 << 23) / max(1, rows * ow)))
-        var col = [UInt8](repeating: 0, count: rows * bandRows * ow)
+        var col = [UInt8].scratch(count: rows * bandRows * ow)
         codes.withUnsafeBufferPointer { src in
             acc.withUnsafeMutableBufferPointer { dst in
                 col.withUnsafeMutableBufferPointer { colBuf in
@@ -225,7 +225,7 @@ public struct Deconv2DInt8: Sendable {
         let codes = input.codes(x)
         var acc = [Int32](repeating: 0, count: outChannels * outPlane)
         let bandRows = max(1, min(h, (1 << 22) / max(1, rows * w)))
-        var col = [Int32](repeating: 0, count: rows * bandRows * w)
+        var col = [Int32].scratch(count: rows * bandRows * w)
         codes.withUnsafeBufferPointer { src in
             acc.withUnsafeMutableBufferPointer { dst in
                 col.withUnsafeMutableBufferPointer { colBuf in
@@ -306,7 +306,7 @@ public struct PointwiseLinearInt8: Sendable {
         precondition(x.channels == inChannels, "linear expects \(inChannels) channels, got \(x.channels)")
         let plane = x.planeSize
         let codes = input.codes(x)
-        var acc = [Int32](repeating: 0, count: outChannels * plane)
+        var acc = [Int32].scratch(count: outChannels * plane)
         codes.withUnsafeBufferPointer { src in
             acc.withUnsafeMutableBufferPointer { dst in
                 integerGEMM(weight, src.baseAddress!, n: plane, ldb: plane, dst.baseAddress!, ldc: plane)
@@ -341,7 +341,7 @@ public enum ChannelLinear: Sendable {
 func dequantize(_ acc: [Int32], channels: Int, height: Int, width: Int, _ scale: [Float], _ bias: [Float],
                 correction: [Int32]? = nil) -> Tensor {
     let plane = height * width
-    var out = [Float](repeating: 0, count: acc.count)
+    var out = [Float].scratch(count: acc.count)
     acc.withUnsafeBufferPointer { a in
         out.withUnsafeMutableBufferPointer { o in
             let parts = Parallel.ranges(channels, grain: 1)

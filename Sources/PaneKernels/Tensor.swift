@@ -45,3 +45,12 @@ public struct Tensor: Sendable, Equatable {
     /// Largest absolute element (0 for an empty tensor).
     public var maxAbs: Float { data.reduce(0) { max($0, abs($1)) } }
 }
+
+extension Array where Element: BitwiseCopyable {
+    /// An array of `count` elements whose contents are unspecified, for buffers the caller
+    /// overwrites completely (GEMM outputs, im2col columns): it skips the zero fill, which on
+    /// full-resolution tensors costs as much as an element-wise pass.
+    static func scratch(count: Int) -> [Element] {
+        [Element](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
+    }
+}

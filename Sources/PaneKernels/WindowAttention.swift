@@ -48,7 +48,7 @@ public struct SwinBlock: Sendable {
         let t = window * window, dh = dim / heads
         let windowsX = w / window, windows = (h / window) * windowsX
         let scale = 1 / Float(dh).squareRoot()
-        var out = [Float](repeating: 0, count: dim * plane)
+        var out = [Float].scratch(count: dim * plane)   // every pixel is in one window
         // Bias for every (head, query, key) pair, plus the region mask's labels.
         let span = 2 * window - 1
         var bias = [Float](repeating: 0, count: heads * t * t)
