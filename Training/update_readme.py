@@ -1,6 +1,7 @@
 """Copies generated figures into README.md between their markers (never by hand).
 
-    python Training/update_readme.py --rd Training/results/kodak-rd --speed /tmp/bench.md
+    python Training/update_readme.py --rd Training/results/kodak-rd --speed /tmp/bench.md \
+        --compression /tmp/compression.md
 """
 from __future__ import annotations
 
@@ -39,6 +40,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rd", type=Path, help="a `pane rd` report directory inside the repository")
     ap.add_argument("--speed", type=Path, help="output of Training/bench.py")
+    ap.add_argument("--compression", type=Path, help="output of Training/compression_table.py")
     args = ap.parse_args(argv)
     readme = ROOT / "README.md"
     text = readme.read_text()
@@ -60,10 +62,13 @@ def main(argv=None):
         text = replace_block(text, "rd", body)
     if args.speed:
         lines = args.speed.read_text().strip().splitlines()
-        body = (f"`python Training/bench.py` (2-core development machine, quiet): {lines[0]}\n\n"
-                + "\n".join(lines[1:]) + "\n\nNo pruning or int8 yet: the fp32 kernels are plain im2col + an AVX2 GEMM "
-                "(issue: compress the transformer and make encode/decode fast).")
+        command = "python Training/bench.py --kodak ../shared/data/kodak"
+        body = f"`{command}` (2-core development machine, quiet): {lines[0]}\n\n" + "\n".join(lines[1:])
         text = replace_block(text, "speed", body)
+    if args.compression:
+        lines = args.compression.read_text().strip().splitlines()
+        body = "`python Training/compression_table.py --images 24`: " + "\n".join(lines)
+        text = replace_block(text, "compression", body)
     readme.write_text(text)
 
 
