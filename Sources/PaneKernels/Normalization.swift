@@ -74,30 +74,36 @@ public struct ChannelLayerNorm: Sendable {
     public func callAsFunction(_ x: Tensor) -> Tensor {
         precondition(x.channels == channels)
         let plane = x.planeSize
-        var mean = [Float](repeating: 0, count: plane)
-        var variance = [Float](repeating: 0, count: plane)
-        var out = x
+        var out = [Float].scratch(count: x.data.count)
+        // Pixels are independent: threads take contiguous runs of them (each its own mean and
+        // variance scratch), summing over channels in the same order whatever the split.
+        let chunks = Parallel.ranges(plane, grain: 1 << 10)
         x.data.withUnsafeBufferPointer { src in
-            for c in 0..<channels {
-                let row = src.baseAddress! + c * plane
-                for i in 0..<plane { mean[i] += row[i] }
+            out.withUnsafeMutableBufferPointer { o in
+                Parallel.forEach(chunks.count) { part in
+                    let r = chunks[part], n = r.count
+                    var mean = [Float](repeating: 0, count: n), scale = [Float](repeating: 0, count: n)
+                    for c in 0..<channels {
+                        let row = src.baseAddress! + c * plane + r.lowerBound
+                        for i in 0..<n { mean[i] += row[i] }
+                    }
+                    let inv = 1 / Float(channels)
+                    for i in 0..<n { mean[i] *= inv }
+                    for c in 0..<channels {
+                        let row = src.baseAddress! + c * plane + r.lowerBound
+                        for i in 0..<n { let d = row[i] - mean[i]; scale[i] += d * d }
+                    }
+                    for i in 0..<n { scale[i] = 1 / (scale[i] * inv + epsilon).squareRoot() }
+                    for c in 0..<channels {
+                        let row = src.baseAddress! + c * plane + r.lowerBound
+                        let dst = o.baseAddress! + c * plane + r.lowerBound
+                        let g = weight[c], b = bias[c]
+                        for i in 0..<n { dst[i] = (row[i] - mean[i]) * scale[i] * g + b }
+                    }
+                }
             }
-            let inv = 1 / Float(channels)
-            for i in 0..<plane { mean[i] *= inv }
-            for c in 0..<channels {
-                let row = src.baseAddress! + c * plane
-                for i in 0..<plane { let d = row[i] - mean[i]; variance[i] += d * d }
-            }
-            for i in 0..<plane { variance[i] = 1 / (variance[i] * inv + epsilon).squareRoot() }
         }
-        out.data.withUnsafeMutableBufferPointer { o in
-            for c in 0..<channels {
-                let row = o.baseAddress! + c * plane
-                let g = weight[c], b = bias[c]
-                for i in 0..<plane { row[i] = (row[i] - mean[i]) * variance[i] * g + b }
-            }
-        }
-        return out
+        return Tensor(channels: x.channels, height: x.height, width: x.width, data: out)
     }
 }
 

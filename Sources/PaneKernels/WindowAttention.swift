@@ -37,8 +37,11 @@ public struct SwinBlock: Sendable {
     }
 
     private func add(_ a: inout Tensor, _ b: Tensor) {
+        let chunks = Parallel.ranges(a.data.count, grain: 1 << 14)
         a.data.withUnsafeMutableBufferPointer { o in
-            b.data.withUnsafeBufferPointer { d in for i in 0..<o.count { o[i] += d[i] } }
+            b.data.withUnsafeBufferPointer { d in
+                Parallel.forEach(chunks.count) { part in for i in chunks[part] { o[i] += d[i] } }
+            }
         }
     }
 
