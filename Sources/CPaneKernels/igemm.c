@@ -73,37 +73,33 @@ static inline void store_tile(int32_t *c, int ldc, int cols, __m256i lo, __m256i
     for (int j = 0; j < cols; j++) c[j] = first ? tmp[j] : c[j] + tmp[j];
 }
 
-// VNNI: 6 rows × 16 columns, 12 accumulators, 12 vpdpbusd per quad.
+// VNNI: MR rows × 16 columns per tile, 2·MR accumulators (AVX-512VL gives 32 vector registers,
+// so MR = 8 fits: 16 accumulators, 2 panel loads and a broadcast), MR vpdpbusd pairs per quad.
+__attribute__((target("avx2,avx512vl,avx512vnni"), always_inline))
+static inline void igemm_vnni_tile(const int MR, int cols, int kq, const int8_t *a, int lda, int q0,
+                                   const uint8_t *panel, int32_t *c, int ldc, int first) {
+    __m256i acc[8][2];
+    for (int r = 0; r < MR; r++) acc[r][0] = acc[r][1] = _mm256_setzero_si256();
+    const uint8_t *bp = panel;
+    for (int q = 0; q < kq; q++, bp += 64) {
+        const __m256i b0 = _mm256_loadu_si256((const __m256i *)bp);
+        const __m256i b1 = _mm256_loadu_si256((const __m256i *)(bp + 32));
+        for (int r = 0; r < MR; r++) {
+            const __m256i av = _mm256_set1_epi32(quad(a + (size_t)r * lda, q0 + q));
+            acc[r][0] = _mm256_dpbusd_epi32(acc[r][0], b0, av);
+            acc[r][1] = _mm256_dpbusd_epi32(acc[r][1], b1, av);
+        }
+    }
+    for (int r = 0; r < MR; r++) store_tile(c + (size_t)r * ldc, ldc, cols, acc[r][0], acc[r][1], first);
+}
+
 __attribute__((target("avx2,avx512vl,avx512vnni")))
 static void igemm_vnni_block(int m, int cols, int kq, const int8_t *a, int lda, int q0,
                              const uint8_t *panel, int32_t *c, int ldc, int first) {
     int i = 0;
-    for (; i + 6 <= m; i += 6) {
-        __m256i acc[6][2];
-        for (int r = 0; r < 6; r++) acc[r][0] = acc[r][1] = _mm256_setzero_si256();
-        const uint8_t *bp = panel;
-        for (int q = 0; q < kq; q++, bp += 64) {
-            const __m256i b0 = _mm256_loadu_si256((const __m256i *)bp);
-            const __m256i b1 = _mm256_loadu_si256((const __m256i *)(bp + 32));
-            for (int r = 0; r < 6; r++) {
-                const __m256i av = _mm256_set1_epi32(quad(a + (size_t)(i + r) * lda, q0 + q));
-                acc[r][0] = _mm256_dpbusd_epi32(acc[r][0], b0, av);
-                acc[r][1] = _mm256_dpbusd_epi32(acc[r][1], b1, av);
-            }
-        }
-        for (int r = 0; r < 6; r++) store_tile(c + (size_t)(i + r) * ldc, ldc, cols, acc[r][0], acc[r][1], first);
-    }
-    for (; i < m; i++) {
-        __m256i lo = _mm256_setzero_si256(), hi = _mm256_setzero_si256();
-        const uint8_t *bp = panel;
-        const int8_t *ai = a + (size_t)i * lda;
-        for (int q = 0; q < kq; q++, bp += 64) {
-            const __m256i av = _mm256_set1_epi32(quad(ai, q0 + q));
-            lo = _mm256_dpbusd_epi32(lo, _mm256_loadu_si256((const __m256i *)bp), av);
-            hi = _mm256_dpbusd_epi32(hi, _mm256_loadu_si256((const __m256i *)(bp + 32)), av);
-        }
-        store_tile(c + (size_t)i * ldc, ldc, cols, lo, hi, first);
-    }
+    for (; i + 8 <= m; i += 8) igemm_vnni_tile(8, cols, kq, a + (size_t)i * lda, lda, q0, panel, c + (size_t)i * ldc, ldc, first);
+    for (; i + 4 <= m; i += 4) igemm_vnni_tile(4, cols, kq, a + (size_t)i * lda, lda, q0, panel, c + (size_t)i * ldc, ldc, first);
+    for (; i < m; i++) igemm_vnni_tile(1, cols, kq, a + (size_t)i * lda, lda, q0, panel, c + (size_t)i * ldc, ldc, first);
 }
 
 // AVX2 without VNNI: the same quads through vpmaddwd. The u8 quad splits into its even and odd

@@ -250,6 +250,25 @@ import PaneMetrics
         }
     }
 
+    /// A stream of the int8 model decodes to the same latents on every CPU path (the entropy
+    /// path is integer), and to images within 2 levels (the fp32 layers between the int8 ones
+    /// may round an activation code differently).
+    @Test func int8StreamsDecodeAlikeOnEveryPath() throws {
+        let codec = Codec(network: Self.network)
+        let bytes = try codec.encode(try Self.sampleCrop(), quality: 60).bytes
+        var decoded: [(CPUPath, Codec.Latents, Image)] = []
+        _ = onEveryPath { path in
+            if let latents = try? codec.decodeLatents(bytes), let image = try? codec.decode(bytes) {
+                decoded.append((path, latents, image))
+            }
+        }
+        #expect(decoded.count >= 2)
+        for (path, latents, image) in decoded.dropFirst() {
+            #expect(latents.yHat == decoded[0].1.yHat && latents.zHat == decoded[0].1.zHat, "latents differ on \(path)")
+            #expect(Conformance.maxDifference(image, decoded[0].2) <= 2, "images differ on \(path)")
+        }
+    }
+
     // MARK: strict loading
 
     /// Loading the edited int8 model fails with an invalidField error naming `key`.
