@@ -37,7 +37,7 @@ FORMAT_VERSION = 1
 def describe(seq: nn.Sequential, prefix: str, tensors: dict):
     """Layer list for the manifest; fills `tensors` with the exported weights."""
     layers = []
-    from quantize import LINEARS, QuantConv, QuantLinear  # noqa: E402 (quantize imports this module's helpers)
+    from quantize import LINEARS, QuantConv, QuantLinear, linear_slot  # noqa: E402 (quantize imports this module's helpers)
 
     for idx, m in enumerate(seq):
         name = f"{prefix}.{idx}"
@@ -77,9 +77,7 @@ def describe(seq: nn.Sequential, prefix: str, tensors: dict):
                      "window": first.window, "mlp_hidden": hidden,
                      "shifts": [b.shift for b in m.blocks], "mask_value": ATTN_MASK_VALUE,
                      "layer_norm_eps": first.norm1.eps}
-            int8 = [key for key in LINEARS
-                    if isinstance(first.attn.qkv if key == "attn.qkv" else first.attn.proj if key == "attn.proj"
-                                  else getattr(first, key), QuantLinear)]
+            int8 = [key for key in LINEARS if isinstance(getattr(*linear_slot(first, key)), QuantLinear)]
             if int8:
                 layer["int8"] = int8
             layers.append(layer)

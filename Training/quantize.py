@@ -146,9 +146,13 @@ def linear_layers(net: PaneNet):
             if isinstance(m, WindowAttentionBlock):
                 for b, block in enumerate(m.blocks):
                     for key in LINEARS:
-                        owner = block.attn if key.startswith("attn.") else block
-                        found.append((owner, key.split(".")[-1], f"{prefix}.{idx}.blocks.{b}.{key}"))
+                        found.append((*linear_slot(block, key), f"{prefix}.{idx}.blocks.{b}.{key}"))
     return found
+
+
+def linear_slot(block, key: str):
+    """(owner module, attribute) of the Linear `key` ("attn.qkv", "fc1", …) of a SwinBlock."""
+    return (block.attn if key.startswith("attn.") else block), key.split(".")[-1]
 
 
 def conv_layers(net: PaneNet):

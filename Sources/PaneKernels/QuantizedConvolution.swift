@@ -100,6 +100,11 @@ public struct Conv2DInt8: Sendable {
 
     /// The exact sums Σ w_q · (x_q − zero), `outChannels × outHeight × outWidth`.
     public func accumulators(_ x: Tensor) -> [Int32] {
+        subtracting(correction, from: products(x), channels: outChannels)
+    }
+
+    /// Σ w_q · x_q (the zero points not yet taken out: `callAsFunction` folds that into its pass).
+    func products(_ x: Tensor) -> [Int32] {
         precondition(x.channels == inChannels, "conv expects \(inChannels) channels, got \(x.channels)")
         let (oh, ow) = outputSize(height: x.height, width: x.width)
         let rows = inChannels * kernel * kernel
@@ -120,13 +125,6 @@ public struct Conv2DInt8: Sendable {
                         oy0 += band
                     }
                 }
-                let parts = Parallel.ranges(outChannels, grain: 1)
-                Parallel.forEach(parts.count) { part in
-                    for o in parts[part] {
-                        let z = correction[o]
-                        for i in (o * outPlane)..<((o + 1) * outPlane) { dst[i] &-= z }
-                    }
-                }
             }
         }
         return acc
@@ -134,7 +132,8 @@ public struct Conv2DInt8: Sendable {
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
         let (oh, ow) = outputSize(height: x.height, width: x.width)
-        return dequantize(accumulators(x), channels: outChannels, height: oh, width: ow, outScale, bias)
+        return dequantize(products(x), channels: outChannels, height: oh, width: ow, outScale, bias,
+                          correction: correction)
     }
 
     private func im2col(_ src: UnsafePointer<UInt8>, _ h: Int, _ w: Int, _ oy0: Int, _ band: Int, _ ow: Int,
@@ -293,12 +292,7 @@ public struct PointwiseLinearInt8: Sendable {
 
     /// The exact sums Σ w_q · (x_q − zero), `outChannels × height × width`.
     public func accumulators(_ x: Tensor) -> [Int32] {
-        var acc = products(x)
-        let plane = x.planeSize
-        for o in 0..<outChannels {
-            for i in (o * plane)..<((o + 1) * plane) { acc[i] &-= correction[o] }
-        }
-        return acc
+        subtracting(correction, from: products(x), channels: outChannels)
     }
 
     /// Σ w_q · x_q (the zero points not yet taken out: `callAsFunction` folds that into its pass).
@@ -335,6 +329,16 @@ public enum ChannelLinear: Sendable {
     public func callAsFunction(_ x: Tensor) -> Tensor {
         switch self { case let .fp32(l): l(x); case let .int8(l): l(x) }
     }
+}
+
+/// acc − correction[c] on every channel plane c of acc.
+func subtracting(_ correction: [Int32], from acc: [Int32], channels: Int) -> [Int32] {
+    var out = acc
+    let plane = acc.count / channels
+    for c in 0..<channels {
+        for i in (c * plane)..<((c + 1) * plane) { out[i] &-= correction[c] }
+    }
+    return out
 }
 
 /// y = (acc − correction[c]) · scale[c] + bias[c] per channel plane, channels split across threads.
