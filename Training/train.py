@@ -13,6 +13,7 @@ import argparse
 import csv
 import math
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -100,6 +101,29 @@ def train_step(net, opt, aux_opt, x, anchor, lambdas, autocast=False):
     return loss.detach(), bpp.detach(), mse.detach(), aux.detach()
 
 
+def add_anchor(net: PaneNet, lam: float) -> None:
+    """Append a λ anchor above the top one. Its gain and inverse-gain rows start on the straight
+    line (in log λ) through the two top rows, so the new rate point starts where the trained
+    curve was heading and training only has to refine it."""
+    lambdas = list(net.cfg.lambdas)
+    if lam <= lambdas[-1]:
+        raise SystemExit(f"--add-anchor {lam}: must be above the top anchor {lambdas[-1]}")
+    step = math.log(lam / lambdas[-1]) / math.log(lambdas[-1] / lambdas[-2])
+    with torch.no_grad():
+        for name in ("log_gain", "log_inv_gain"):
+            rows = getattr(net, name)
+            new = rows[-1] + (rows[-1] - rows[-2]) * step
+            setattr(net, name, torch.nn.Parameter(torch.cat([rows, new[None]], dim=0)))
+    net.cfg.lambdas = lambdas + [lam]
+
+
+def anchor_probabilities(k: int, bias: float) -> torch.Tensor:
+    """Sampling weights of the k anchors: exp(bias · i / (k−1)); bias 0 is uniform, bias 1 draws
+    the top anchor e times as often as the bottom one (the high rates learn slowest)."""
+    w = torch.exp(bias * torch.arange(k, dtype=torch.float64) / max(k - 1, 1))
+    return (w / w.sum()).float()
+
+
 def learning_rate(args, iteration, elapsed_s: float = 0.0):
     """Warm-up over the first 200 iterations of the model's life, then `--lr`; over the last
     `--decay-minutes` of the budget, linearly down to `--lr` × `--decay-to` (a cool-down, so the
@@ -138,6 +162,10 @@ def main(argv=None):
     ap.add_argument("--save-every-min", type=float, default=10)
     ap.add_argument("--log-every", type=int, default=100)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--add-anchor", type=float, default=None, metavar="LAMBDA",
+                    help="extend the resumed model with a λ anchor above its top one (gains extrapolated)")
+    ap.add_argument("--anchor-bias", type=float, default=0.0,
+                    help="draw anchor i with weight exp(bias·i/(K−1)): >0 favours high rates")
     ap.add_argument("--no-kodak", action="store_true", help="skip the periodic Kodak check")
     args = ap.parse_args(argv)
 
@@ -150,6 +178,9 @@ def main(argv=None):
         print(f"resumed from {args.checkpoint} at iteration {iteration}", flush=True)
     else:
         net, iteration, wall_total = PaneNet(Config()), 0, 0.0
+    if args.add_anchor is not None:
+        add_anchor(net, args.add_anchor)
+        print(f"anchors now {net.cfg.lambdas}", flush=True)
     net.to(device).train()
     if device.type == "cpu":
         net = net.to(memory_format=torch.channels_last)
@@ -162,14 +193,18 @@ def main(argv=None):
     kodak = [] if args.no_kodak else load_kodak(limit=4)
     lambdas = torch.tensor(net.cfg.lambdas, device=device)
     k = len(net.cfg.lambdas)
+    anchor_p = anchor_probabilities(k, args.anchor_bias).to(device)
 
     start = time.time()
     last_save = start
     acc = {"loss": 0.0, "bpp": 0.0, "mse": 0.0, "aux": 0.0, "n": 0}
     first_iteration = iteration
+    stop = []  # SIGTERM / SIGINT end the run after the current step, with the checkpoint saved
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.append(True))
     while True:
         elapsed = time.time() - start
-        if elapsed > args.minutes * 60 or (args.iterations and iteration - first_iteration >= args.iterations):
+        if stop or elapsed > args.minutes * 60 or (args.iterations and iteration - first_iteration >= args.iterations):
             break
         lr = learning_rate(args, iteration, elapsed)
         for g in opt.param_groups:
@@ -177,7 +212,7 @@ def main(argv=None):
         x = sampler.batch(args.batch).to(device)
         if device.type == "cpu":
             x = x.contiguous(memory_format=torch.channels_last)
-        anchor = torch.randint(0, k, (args.batch,), device=device)
+        anchor = torch.multinomial(anchor_p, args.batch, replacement=True)
         loss, bpp, mse, aux = train_step(net, opt, aux_opt, x, anchor, lambdas, args.autocast)
         iteration += 1
         for key, v in (("loss", loss), ("bpp", bpp), ("mse", mse), ("aux", aux)):

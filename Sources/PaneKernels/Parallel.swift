@@ -82,15 +82,15 @@ public enum CPUPath: String, Sendable, Comparable {
     public static func < (a: CPUPath, b: CPUPath) -> Bool { a.rank < b.rank }
 }
 
-/// C[m×n] += A[m×k] · B[k×n] in double precision, columns split across threads.
-/// Exact for integer-valued operands whose partial sums stay below 2^53 (the integer
-/// entropy path), so the result does not depend on the CPU path or the thread count.
+/// C[m×n] = A[m×k] · B[k×n] exactly, int16 operands and int64 results (the integer entropy
+/// path), columns split across threads. Every CPU path and thread count gives the same integers.
+/// REQUIRES: |A| ≤ 32767, lda ≥ 2·⌈k/2⌉ with A's entry k zero when k is odd (see pane_wgemm).
 public func exactIntegerGEMM(m: Int, n: Int, k: Int,
-                             _ a: UnsafePointer<Double>, lda: Int,
-                             _ b: UnsafePointer<Double>, ldb: Int,
-                             _ c: UnsafeMutablePointer<Double>, ldc: Int) {
+                             _ a: UnsafePointer<Int16>, lda: Int,
+                             _ b: UnsafePointer<Int16>, ldb: Int,
+                             _ c: UnsafeMutablePointer<Int64>, ldc: Int) {
     Parallel.forEachColumnRange(m: m, n: n, k: k, grain: 16) { r in
-        pane_dgemm(Int32(m), Int32(r.count), Int32(k), a, Int32(lda),
+        pane_wgemm(Int32(m), Int32(r.count), Int32(k), a, Int32(lda),
                    b + r.lowerBound, Int32(ldb), c + r.lowerBound, Int32(ldc))
     }
 }

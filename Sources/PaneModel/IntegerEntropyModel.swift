@@ -2,7 +2,7 @@ import PaneKernels
 
 /// The exact integer entropy path (DESIGN.md, Determinism), mirroring
 /// `Training/entropy_int.py` operation for operation: int16 activations, int16
-/// weights with the input scales folded in, int64 accumulation, fixed-point
+/// weights with the input scales folded in, exact int16 GEMMs into int64 (pane_wgemm), fixed-point
 /// requantisation `(acc·m + 2^(S−1)) >> S`, means in units of 2^−meanBits,
 /// scale indexes by integer thresholds, latent residuals from an integer table.
 /// Encoder and decoder run this same code, so they agree bit for bit on any CPU.
@@ -30,9 +30,10 @@ public struct IntegerEntropyModel: Sendable {
     struct Layer: Sendable {
         let transposed: Bool
         let inChannels: Int, outChannels: Int, kernel: Int, stride: Int, padding: Int, outputPadding: Int
-        /// conv: `out × in·k·k`; transposed: `(out·k·k) × in` (PyTorch's `in, out, k, k` transposed at load).
-        /// Integers held as doubles: products and sums stay below 2^41, so double arithmetic is exact.
-        let weight: [Double]
+        /// conv: `out × in·k·k`; transposed: `(out·k·k) × in` (PyTorch's `in, out, k, k` transposed at load);
+        /// rows `lda` long, zero-padded to an even length (the GEMM reads pairs).
+        let weight: [Int16]
+        let lda: Int
         let bias: [Int64]
         let multiplier: [Int64], shift: [Int64]
         let relu: Bool
@@ -40,17 +41,18 @@ public struct IntegerEntropyModel: Sendable {
         /// The int64 accumulators (bias included).
         func accumulate(_ x: IntTensor) -> IntTensor {
             precondition(x.channels == inChannels)
-            return transposed ? accumulateTransposed(x) : accumulateConv(x)
+            // Every layer input is clamped to ±32767 (activations, contexts, ẑ), so this never traps.
+            let input = x.data.map { Int16($0) }
+            return transposed ? accumulateTransposed(x, input) : accumulateConv(x, input)
         }
 
-        private func accumulateConv(_ x: IntTensor) -> IntTensor {
+        private func accumulateConv(_ x: IntTensor, _ input: [Int16]) -> IntTensor {
             let h = x.height, w = x.width, k = kernel, s = stride, p = padding
             let oh = (h + 2 * p - k) / s + 1, ow = (w + 2 * p - k) / s + 1
             let plane = oh * ow, rows = inChannels * k * k
-            let input = x.data.map(Double.init)
             // im2col, every element written once (no zero fill first), input channels split
             // across threads; the values are integers, so nothing depends on the split.
-            let col = [Double](unsafeUninitializedCapacity: rows * plane) { buffer, initialized in
+            let col = [Int16](unsafeUninitializedCapacity: rows * plane) { buffer, initialized in
                 input.withUnsafeBufferPointer { src in
                     let parts = Parallel.ranges(inChannels, grain: 1)
                     Parallel.forEach(parts.count) { part in
@@ -81,36 +83,18 @@ public struct IntegerEntropyModel: Sendable {
                 }
                 initialized = rows * plane
             }
-            var out = [Double](repeating: 0, count: outChannels * plane)
-            weight.withUnsafeBufferPointer { wt in
-                col.withUnsafeBufferPointer { c in
-                    out.withUnsafeMutableBufferPointer { o in
-                        exactIntegerGEMM(m: outChannels, n: plane, k: rows, wt.baseAddress!, lda: rows,
-                                         c.baseAddress!, ldb: plane, o.baseAddress!, ldc: plane)
-                    }
-                }
-            }
-            var result = [Int64](repeating: 0, count: out.count)
+            var out = product(m: outChannels, n: plane, k: rows, col)
             for oc in 0..<outChannels {
-                for i in (oc * plane)..<((oc + 1) * plane) { result[i] = Int64(out[i]) + bias[oc] }
+                for i in (oc * plane)..<((oc + 1) * plane) { out[i] += bias[oc] }
             }
-            return IntTensor(channels: outChannels, height: oh, width: ow, data: result)
+            return IntTensor(channels: outChannels, height: oh, width: ow, data: out)
         }
 
-        private func accumulateTransposed(_ x: IntTensor) -> IntTensor {
+        private func accumulateTransposed(_ x: IntTensor, _ input: [Int16]) -> IntTensor {
             let h = x.height, w = x.width, k = kernel, s = stride, p = padding
             let oh = (h - 1) * s - 2 * p + k + outputPadding, ow = (w - 1) * s - 2 * p + k + outputPadding
             let plane = h * w, outPlane = oh * ow, rows = outChannels * k * k
-            let input = x.data.map(Double.init)
-            var col = [Double](repeating: 0, count: rows * plane)
-            weight.withUnsafeBufferPointer { wt in
-                input.withUnsafeBufferPointer { src in
-                    col.withUnsafeMutableBufferPointer { c in
-                        exactIntegerGEMM(m: rows, n: plane, k: inChannels, wt.baseAddress!, lda: inChannels,
-                                         src.baseAddress!, ldb: plane, c.baseAddress!, ldc: plane)
-                    }
-                }
-            }
+            let col = product(m: rows, n: plane, k: inChannels, input)
             var out = [Int64](repeating: 0, count: outChannels * outPlane)
             for oc in 0..<outChannels {
                 for i in 0..<outPlane { out[oc * outPlane + i] = bias[oc] }
@@ -122,13 +106,26 @@ public struct IntegerEntropyModel: Sendable {
                             if oy < 0 || oy >= oh { continue }
                             for ix in 0..<w {
                                 let ox = ix * s - p + kx
-                                if ox >= 0 && ox < ow { out[oc * outPlane + oy * ow + ox] += Int64(col[r + iy * w + ix]) }
+                                if ox >= 0 && ox < ow { out[oc * outPlane + oy * ow + ox] += col[r + iy * w + ix] }
                             }
                         }
                     }
                 }
             }
             return IntTensor(channels: outChannels, height: oh, width: ow, data: out)
+        }
+
+        /// weight (m × k) · b (k × n), exact.
+        private func product(m: Int, n: Int, k: Int, _ b: [Int16]) -> [Int64] {
+            [Int64](unsafeUninitializedCapacity: m * n) { c, initialized in
+                weight.withUnsafeBufferPointer { a in
+                    b.withUnsafeBufferPointer { bp in
+                        exactIntegerGEMM(m: m, n: n, k: k, a.baseAddress!, lda: lda, bp.baseAddress!, ldb: n,
+                                         c.baseAddress!, ldc: n)
+                    }
+                }
+                initialized = m * n
+            }
         }
 
         /// Accumulate, requantise, clamp (to [0, max] after ReLU, else [−max, max]).
@@ -270,10 +267,16 @@ extension IntegerEntropyModel {
                     throw ModelError.invalidField(name, "requantisation multiplier or shift out of range")
                 }
             }
-            // |w|, |a| ≤ 2^15 and K terms: every partial sum is below 2^(30 + log2 K) < 2^53.
-            guard cin * k * k < 1 << 22 else { throw ModelError.invalidField(name, "\(cin * k * k) terms per output are too many to sum exactly") }
+            // |w|, |a| ≤ 2^15 and K terms: every sum is below 2^(30 + log2 K), far inside int64.
+            guard cin * k * k < 1 << 22 else { throw ModelError.invalidField(name, "\(cin * k * k) terms per output are too many") }
+            // Rows padded with a zero to an even length: the GEMM reads A in pairs.
+            let columns = transposed ? cin : cin * k * k, lda = (columns + 1) & ~1
+            var padded = [Int16](repeating: 0, count: (w.count / columns) * lda)
+            for r in 0..<(w.count / columns) {
+                for c in 0..<columns { padded[r * lda + c] = Int16(w[r * columns + c]) }
+            }
             return Layer(transposed: transposed, inChannels: cin, outChannels: cout, kernel: k, stride: stride,
-                         padding: padding, outputPadding: outputPadding, weight: w.map(Double.init), bias: bias,
+                         padding: padding, outputPadding: outputPadding, weight: padded, lda: lda, bias: bias,
                          multiplier: m, shift: sh, relu: relu)
         }
         h_s = try spec.h_s.enumerated().map { n, l in

@@ -33,28 +33,44 @@ import CPaneKernels
         }
     }
 
-    /// The exact-integer GEMM: int16-range integer operands give bit-identical results on every path.
-    @Test(arguments: [(5, 19, 1512), (64, 1536, 168), (3, 7, 9)])
+    /// The exact int16 GEMM against int64 sums on every path: odd k (the padded pair), k past
+    /// the 256-term int32 blocks, partial column strips, and operands at the int16 extremes (the
+    /// worst case of every block's int32 sum).
+    @Test(arguments: [(5, 19, 1513), (64, 1536, 168), (3, 7, 9), (6, 33, 777)])
     func integerGEMMIsExactOnEveryPath(m: Int, n: Int, k: Int) {
         var rng = Generator(state: UInt64(m * 7 + n * 3 + k))
-        let a = (0..<(m * k)).map { _ in Double(Int.random(in: -32767...32767, using: &rng)) }
-        let b = (0..<(k * n)).map { _ in Double(Int.random(in: -32767...32767, using: &rng)) }
+        let lda = (k + 1) & ~1
+        var a = [Int16](repeating: 0, count: m * lda)
+        var b = [Int16](repeating: 0, count: k * n)
+        for i in 0..<m {
+            for p in 0..<k {
+                // Row 0 all +32767 and row 1 all −32767 against B at its extremes: the largest sums.
+                a[i * lda + p] = i == 0 ? 32767 : i == 1 ? -32767 : Int16.random(in: -32767...32767, using: &rng)
+            }
+        }
+        for p in 0..<k {
+            for j in 0..<n {
+                b[p * n + j] = j == 0 ? 32767 : j == 1 ? -32768 : j == 2 ? 255 : Int16.random(in: .min ... .max, using: &rng)
+            }
+        }
         var exact = [Int64](repeating: 0, count: m * n)
-        for i in 0..<m { for p in 0..<k { for j in 0..<n { exact[i * n + j] += Int64(a[i * k + p]) * Int64(b[p * n + j]) } } }
+        for i in 0..<m { for p in 0..<k { for j in 0..<n { exact[i * n + j] += Int64(a[i * lda + p]) * Int64(b[p * n + j]) } } }
         let before = CPUPath.current
         defer { CPUPath.force(before) }
-        for path in [CPUPath.scalar, .avx2] {
-            CPUPath.force(path)
-            var c = [Double](repeating: 0, count: m * n)
+        var tested: [CPUPath] = []
+        for path in [CPUPath.scalar, .avx2, .vnni] where CPUPath.force(path) == path {
+            tested.append(path)
+            var c = [Int64](repeating: -1, count: m * n)
             a.withUnsafeBufferPointer { ap in
                 b.withUnsafeBufferPointer { bp in
                     c.withUnsafeMutableBufferPointer { cp in
-                        exactIntegerGEMM(m: m, n: n, k: k, ap.baseAddress!, lda: k, bp.baseAddress!, ldb: n, cp.baseAddress!, ldc: n)
+                        exactIntegerGEMM(m: m, n: n, k: k, ap.baseAddress!, lda: lda, bp.baseAddress!, ldb: n, cp.baseAddress!, ldc: n)
                     }
                 }
             }
-            #expect(c.map { Int64($0) } == exact, "path \(CPUPath.current)")
+            #expect(c == exact, "path \(path), m\(m) n\(n) k\(k)")
         }
+        #expect(tested.first == .scalar)
     }
 
     /// The AVX2 GELU (A&S erf + vector exp) against libm's erff: within 1e-6 · max(1, |x|) over a

@@ -147,3 +147,37 @@ def test_learning_rate_warms_up_then_cools_down():
     assert train.learning_rate(args, 10_000, elapsed_s=100 * 60) == pytest.approx(1e-5)
     assert train.learning_rate(argparse.Namespace(lr=1e-4, minutes=1, decay_minutes=0, decay_to=0.1),
                                10_000, elapsed_s=60) == pytest.approx(1e-4)
+
+
+def test_added_anchor_extends_the_rate_range_and_keeps_the_old_ones(tmp_path):
+    import train
+
+    net = small_net().eval()
+    x = synthetic_batch(2, 64, seed=3)
+    old_k = net.num_anchors
+    with torch.no_grad():
+        before = net(x, torch.full((2,), float(old_k - 1)))["x_hat"]
+    train.add_anchor(net, net.cfg.lambdas[-1] * 2)
+    assert net.num_anchors == old_k + 1 and net.log_gain.shape[0] == old_k + 1
+    mean_log_gain = net.log_gain.mean(dim=1)
+    assert torch.all(mean_log_gain[1:] > mean_log_gain[:-1])
+    with torch.no_grad():
+        after = net(x, torch.full((2,), float(old_k - 1)))["x_hat"]
+    assert torch.equal(before, after)  # the old top anchor is untouched
+    # The extended model saves and loads with its new anchor table.
+    path = tmp_path / "c.pt"
+    save_checkpoint(net, 5, 1.0, path)
+    loaded, _, _ = load_checkpoint(path)
+    assert loaded.cfg.lambdas == net.cfg.lambdas
+    assert torch.equal(loaded.log_inv_gain, net.log_inv_gain)
+    with pytest.raises(SystemExit):
+        train.add_anchor(net, net.cfg.lambdas[0])
+
+
+def test_anchor_bias_favours_high_rates():
+    import train
+
+    assert torch.allclose(train.anchor_probabilities(8, 0.0), torch.full((8,), 1 / 8))
+    p = train.anchor_probabilities(8, 1.0)
+    assert p.sum().item() == pytest.approx(1.0)
+    assert torch.all(p[1:] > p[:-1]) and p[-1] / p[0] == pytest.approx(torch.e, rel=1e-5)

@@ -61,19 +61,21 @@ void pane_sha256_blocks_reference(uint32_t state[8], const uint8_t *data, size_t
 /// 1 if the CPU has the SHA extensions (and PANE_CPU does not force scalar).
 int pane_cpu_has_sha(void);
 
-/// C[m×n] += A[m×k] · B[k×n] in double precision (row-major). Used for the exact integer
-/// entropy path: when every product and partial sum is an integer below 2^53 in magnitude,
-/// the result is exact whatever the summation order, so every path gives the same bits.
-void pane_dgemm(int m, int n, int k,
-                const double *a, int lda,
-                const double *b, int ldb,
-                double *c, int ldc);
+/// C[m×n] = A[m×k] · B[k×n] in int64: A and B int16, all row-major. Exact on every path (the
+/// integer entropy path, which must not depend on the CPU): B splits into bytes, each half sums
+/// in int32 over blocks of 256 terms, and the blocks add up in int64.
+/// REQUIRES: |A| ≤ 32767; lda ≥ 2·⌈k/2⌉ and A's entry k of every row is zero when k is odd (the
+/// kernels read A in pairs); buffers do not alias. Single-threaded; does not allocate.
+void pane_wgemm(int m, int n, int k,
+                const int16_t *a, int lda,
+                const int16_t *b, int ldb,
+                int64_t *c, int ldc);
 
-/// The scalar reference of pane_dgemm.
-void pane_dgemm_reference(int m, int n, int k,
-                          const double *a, int lda,
-                          const double *b, int ldb,
-                          double *c, int ldc);
+/// The scalar reference of pane_wgemm.
+void pane_wgemm_reference(int m, int n, int k,
+                          const int16_t *a, int lda,
+                          const int16_t *b, int ldb,
+                          int64_t *c, int ldc);
 
 /// C[m×n] = A[m×k] · B[k×n] in int32: A int8, B uint8, all row-major. Exact on every path
 /// (VNNI, AVX2, scalar) for k < 66,000.
