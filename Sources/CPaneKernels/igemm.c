@@ -27,8 +27,10 @@ void pane_igemm_reference(int m, int n, int k,
 // rows of k, the operand layout of vpdpbusd. Rows past k are zero; columns past n are zero.
 enum { KQ = 512 };  // quads per panel block: 512 × 64 bytes = 32 KB
 
+// `stride` bytes from one quad to the next: 64 for a 16-column panel, 128 for the 32-column
+// panels of the 512-bit path (two 16-column halves side by side).
 __attribute__((target("avx2")))
-static void pack_quads(int kq, int rows, int cols, const uint8_t *b, int ldb, uint8_t *panel) {
+static void pack_quads(int kq, int rows, int cols, const uint8_t *b, int ldb, uint8_t *panel, int stride) {
     for (int q = 0; q < kq; q++) {
         const uint8_t *r[4];
         uint8_t zero_row[16] = {0};
@@ -45,7 +47,7 @@ static void pack_quads(int kq, int rows, int cols, const uint8_t *b, int ldb, ui
         const __m128i r2 = _mm_loadu_si128((const __m128i *)r[2]), r3 = _mm_loadu_si128((const __m128i *)r[3]);
         const __m128i a01lo = _mm_unpacklo_epi8(r0, r1), a01hi = _mm_unpackhi_epi8(r0, r1);
         const __m128i a23lo = _mm_unpacklo_epi8(r2, r3), a23hi = _mm_unpackhi_epi8(r2, r3);
-        __m128i *out = (__m128i *)(panel + 64 * q);
+        __m128i *out = (__m128i *)(panel + (size_t)stride * q);
         _mm_storeu_si128(out + 0, _mm_unpacklo_epi16(a01lo, a23lo));
         _mm_storeu_si128(out + 1, _mm_unpackhi_epi16(a01lo, a23lo));
         _mm_storeu_si128(out + 2, _mm_unpacklo_epi16(a01hi, a23hi));
@@ -73,36 +75,87 @@ static inline void store_tile(int32_t *c, int ldc, int cols, __m256i lo, __m256i
     for (int j = 0; j < cols; j++) c[j] = first ? tmp[j] : c[j] + tmp[j];
 }
 
-// VNNI: MR rows × 16 columns per tile, 2·MR accumulators (AVX-512VL gives 32 vector registers,
-// so MR = 8 fits: 16 accumulators, 2 panel loads and a broadcast), MR vpdpbusd pairs per quad.
-__attribute__((target("avx2,avx512vl,avx512vnni"), always_inline))
-static inline void igemm_vnni_tile(const int MR, int cols, int kq, const int8_t *a, int lda, int q0,
-                                   const uint8_t *panel, int32_t *c, int ldc, int first) {
-    __m256i acc[8][2];
-    for (int r = 0; r < MR; r++) acc[r][0] = acc[r][1] = _mm256_setzero_si256();
+// 512-bit VNNI: MR ≤ 12 rows × 32 columns, 24 accumulators, 2 panel loads and a broadcast.
+enum { KQ512 = 128 };  // quads per block: 128 × 128 bytes = 16 KB
+
+// The dequantizing epilogue of pane_igemm_dequantize, per row: (Σ − correction) · scale + bias.
+typedef struct {
+    const int32_t *correction;   // may be NULL (no zero-point correction)
+    const float *scale, *bias;
+} dequantization;
+
+// Sixteen columns of one row of C after a K block: add the int32 sums of earlier blocks (they
+// are kept in C itself), then store int32, or, after the last block of a dequantizing GEMM, the
+// floats (multiply, then add: the same two roundings as the Swift `dequantize` pass).
+__attribute__((target("avx2,avx512f,avx512vl,avx512vnni"), always_inline))
+static inline void finish16(void *c, __mmask16 mask, __m512i v, int first, const dequantization *dq, int row) {
+    if (!mask) return;
+    if (!first) v = _mm512_add_epi32(v, _mm512_maskz_loadu_epi32(mask, c));
+    if (!dq) {
+        _mm512_mask_storeu_epi32(c, mask, v);
+        return;
+    }
+    if (dq->correction) v = _mm512_sub_epi32(v, _mm512_set1_epi32(dq->correction[row]));
+    const __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(v), _mm512_set1_ps(dq->scale[row]));
+    _mm512_mask_storeu_ps(c, mask, _mm512_add_ps(f, _mm512_set1_ps(dq->bias[row])));
+}
+
+// `dq` non-NULL on the last K block of a dequantizing GEMM; rows of dq are offset to this tile.
+__attribute__((target("avx2,avx512f,avx512vl,avx512vnni"), always_inline))
+static inline void igemm_vnni512_tile(const int MR, int cols, int kq, const int8_t *a, int lda, int q0,
+                                      const uint8_t *panel, int32_t *c, int ldc, int first,
+                                      const dequantization *dq, int row0) {
+    __m512i acc[12][2];
+    // Fully unrolled, so the accumulators live in registers (unrolled only partly, clang keeps
+    // the array on the stack and zero-fills it with memset for every tile).
+#pragma clang loop unroll(full)
+    for (int r = 0; r < MR; r++) acc[r][0] = acc[r][1] = _mm512_setzero_si512();
     const uint8_t *bp = panel;
-    for (int q = 0; q < kq; q++, bp += 64) {
-        const __m256i b0 = _mm256_loadu_si256((const __m256i *)bp);
-        const __m256i b1 = _mm256_loadu_si256((const __m256i *)(bp + 32));
+    for (int q = 0; q < kq; q++, bp += 128) {
+        const __m512i b0 = _mm512_loadu_si512((const void *)bp);
+        const __m512i b1 = _mm512_loadu_si512((const void *)(bp + 64));
+#pragma clang loop unroll(full)
         for (int r = 0; r < MR; r++) {
-            const __m256i av = _mm256_set1_epi32(quad(a + (size_t)r * lda, q0 + q));
-            acc[r][0] = _mm256_dpbusd_epi32(acc[r][0], b0, av);
-            acc[r][1] = _mm256_dpbusd_epi32(acc[r][1], b1, av);
+            const __m512i av = _mm512_set1_epi32(quad(a + (size_t)r * lda, q0 + q));
+            acc[r][0] = _mm512_dpbusd_epi32(acc[r][0], b0, av);
+            acc[r][1] = _mm512_dpbusd_epi32(acc[r][1], b1, av);
         }
     }
-    for (int r = 0; r < MR; r++) store_tile(c + (size_t)r * ldc, ldc, cols, acc[r][0], acc[r][1], first);
+    const __mmask16 m0 = cols >= 16 ? 0xffff : (__mmask16)((1u << cols) - 1);
+    const __mmask16 m1 = cols >= 32 ? 0xffff : cols <= 16 ? 0 : (__mmask16)((1u << (cols - 16)) - 1);
+#pragma clang loop unroll(full)
+    for (int r = 0; r < MR; r++) {
+        int32_t *cr = c + (size_t)r * ldc;
+        finish16(cr, m0, acc[r][0], first, dq, row0 + r);
+        finish16(cr + 16, m1, acc[r][1], first, dq, row0 + r);
+    }
 }
 
-__attribute__((target("avx2,avx512vl,avx512vnni")))
-static void igemm_vnni_block(int m, int cols, int kq, const int8_t *a, int lda, int q0,
-                             const uint8_t *panel, int32_t *c, int ldc, int first) {
-    int i = 0;
-    for (; i + 8 <= m; i += 8) igemm_vnni_tile(8, cols, kq, a + (size_t)i * lda, lda, q0, panel, c + (size_t)i * ldc, ldc, first);
-    for (; i + 4 <= m; i += 4) igemm_vnni_tile(4, cols, kq, a + (size_t)i * lda, lda, q0, panel, c + (size_t)i * ldc, ldc, first);
-    for (; i < m; i++) igemm_vnni_tile(1, cols, kq, a + (size_t)i * lda, lda, q0, panel, c + (size_t)i * ldc, ldc, first);
+__attribute__((target("avx2,avx512f,avx512vl,avx512vnni")))
+static void igemm_vnni512(int m, int n, int k, const int8_t *a, int lda, const uint8_t *b, int ldb,
+                          int32_t *c, int ldc, const dequantization *dq) {
+    uint8_t panel[KQ512 * 128];
+    const int quads = (k + 3) / 4;
+    for (int j = 0; j < n; j += 32) {
+        const int cols = n - j < 32 ? n - j : 32;
+        for (int q0 = 0; q0 < quads; q0 += KQ512) {
+            const int kq = quads - q0 < KQ512 ? quads - q0 : KQ512;
+            const int rows = k - 4 * q0 < 4 * kq ? k - 4 * q0 : 4 * kq;
+            const uint8_t *bq = b + (size_t)(4 * q0) * ldb + j;
+            pack_quads(kq, rows, cols < 16 ? cols : 16, bq, ldb, panel, 128);
+            pack_quads(kq, rows, cols > 16 ? cols - 16 : 0, bq + 16, ldb, panel + 64, 128);
+            const int first = q0 == 0;
+            const dequantization *last = q0 + kq == quads ? dq : NULL;
+            int32_t *cj = c + j;
+            int i = 0;
+            for (; i + 12 <= m; i += 12) igemm_vnni512_tile(12, cols, kq, a + (size_t)i * lda, lda, q0, panel, cj + (size_t)i * ldc, ldc, first, last, i);
+            for (; i + 4 <= m; i += 4) igemm_vnni512_tile(4, cols, kq, a + (size_t)i * lda, lda, q0, panel, cj + (size_t)i * ldc, ldc, first, last, i);
+            for (; i < m; i++) igemm_vnni512_tile(1, cols, kq, a + (size_t)i * lda, lda, q0, panel, cj + (size_t)i * ldc, ldc, first, last, i);
+        }
+    }
 }
 
-// AVX2 without VNNI: the same quads through vpmaddwd. The u8 quad splits into its even and odd
+// AVX2 without VNNI: the quads through vpmaddwd. The u8 quad splits into its even and odd
 // bytes as int16 (b0, b2) and (b1, b3); the s8 quad of A likewise into (a0, a2) and (a1, a3);
 // two vpmaddwd give b0a0 + b2a2 and b1a1 + b3a3 per column, exactly (no saturation).
 // 4 rows × 16 columns: 8 accumulators.
@@ -137,8 +190,8 @@ static void igemm_avx2_block(int m, int cols, int kq, const int8_t *a, int lda, 
 }
 
 __attribute__((target("avx2")))
-static void igemm_packed(int m, int n, int k, const int8_t *a, int lda, const uint8_t *b, int ldb,
-                         int32_t *c, int ldc, int vnni) {
+static void igemm_avx2(int m, int n, int k, const int8_t *a, int lda, const uint8_t *b, int ldb,
+                       int32_t *c, int ldc) {
     uint8_t panel[KQ * 64];
     const int quads = (k + 3) / 4;
     for (int j = 0; j < n; j += 16) {
@@ -146,9 +199,8 @@ static void igemm_packed(int m, int n, int k, const int8_t *a, int lda, const ui
         for (int q0 = 0; q0 < quads; q0 += KQ) {
             const int kq = quads - q0 < KQ ? quads - q0 : KQ;
             const int rows = k - 4 * q0 < 4 * kq ? k - 4 * q0 : 4 * kq;
-            pack_quads(kq, rows, cols, b + (size_t)(4 * q0) * ldb + j, ldb, panel);
-            if (vnni) igemm_vnni_block(m, cols, kq, a, lda, q0, panel, c + j, ldc, q0 == 0);
-            else igemm_avx2_block(m, cols, kq, a, lda, q0, panel, c + j, ldc, q0 == 0);
+            pack_quads(kq, rows, cols, b + (size_t)(4 * q0) * ldb + j, ldb, panel, 64);
+            igemm_avx2_block(m, cols, kq, a, lda, q0, panel, c + j, ldc, q0 == 0);
         }
     }
 }
@@ -164,7 +216,36 @@ void pane_igemm(int m, int n, int k,
     }
     const pane_cpu_path path = pane_cpu_selected();
     if (path == PANE_CPU_SCALAR) pane_igemm_reference(m, n, k, a, lda, b, ldb, c, ldc);
-    else igemm_packed(m, n, k, a, lda, b, ldb, c, ldc, path == PANE_CPU_VNNI);
+    else if (path == PANE_CPU_VNNI) igemm_vnni512(m, n, k, a, lda, b, ldb, c, ldc, NULL);
+    else igemm_avx2(m, n, k, a, lda, b, ldb, c, ldc);
+}
+
+void pane_igemm_dequantize(int m, int n, int k,
+                           const int8_t *a, int lda,
+                           const uint8_t *b, int ldb,
+                           float *c, int ldc,
+                           const int32_t *correction, const float *scale, const float *bias) {
+    if (m <= 0 || n <= 0) return;
+    const dequantization dq = {correction, scale, bias};
+    // The int32 sums go into C's own memory (4 bytes a value, like the floats that replace them).
+    int32_t *sums = (int32_t *)(void *)c;
+    if (k > 0 && pane_cpu_selected() == PANE_CPU_VNNI) {
+        igemm_vnni512(m, n, k, a, lda, b, ldb, sums, ldc, &dq);
+        return;
+    }
+    pane_igemm(m, n, k, a, lda, b, ldb, sums, ldc);
+    for (int i = 0; i < m; i++) {
+        char *row = (char *)(c + (size_t)i * ldc);
+        const int32_t z = correction ? correction[i] : 0;
+        for (int j = 0; j < n; j++) {
+            int32_t v;
+            memcpy(&v, row + 4 * (size_t)j, 4);
+            float f = (float)(v - z);
+            f = f * scale[i];   // two statements: never contracted into an FMA
+            f = f + bias[i];
+            memcpy(row + 4 * (size_t)j, &f, 4);
+        }
+    }
 }
 
 void pane_quantize_u8_reference(const float *x, size_t n, float inverse, float zero, uint8_t *out) {

@@ -65,6 +65,26 @@ func integerGEMM(_ a: PaddedInt8Matrix, _ b: UnsafePointer<UInt8>, n: Int, ldb: 
     }
 }
 
+/// The same product dequantized in the GEMM's epilogue:
+/// `c[i][j] = Float(Σ − correction[i]) · scale[i] + bias[i]`.
+func integerGEMM(_ a: PaddedInt8Matrix, _ b: UnsafePointer<UInt8>, n: Int, ldb: Int,
+                 _ c: UnsafeMutablePointer<Float>, ldc: Int,
+                 correction: [Int32], scale: [Float], bias: [Float]) {
+    a.values.withUnsafeBufferPointer { ap in
+        correction.withUnsafeBufferPointer { z in
+            scale.withUnsafeBufferPointer { sc in
+                bias.withUnsafeBufferPointer { bi in
+                    Parallel.forEachColumnRange(m: a.rows, n: n, k: a.columns, grain: 64) { r in
+                        pane_igemm_dequantize(Int32(a.rows), Int32(r.count), Int32(a.columns), ap.baseAddress!,
+                                              Int32(a.stride), b + r.lowerBound, Int32(ldb), c + r.lowerBound,
+                                              Int32(ldc), z.baseAddress!, sc.baseAddress!, bi.baseAddress!)
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// A convolution with int8 weights on uint8-quantized input (Training/quantize.py, QuantConv):
 /// `y[o] = (Σ w_q · (x_q − zero)) · outScale[o] + bias[o]`, the sum exact in int32.
 public struct Conv2DInt8: Sendable {
@@ -103,37 +123,53 @@ public struct Conv2DInt8: Sendable {
         subtracting(correction, from: products(x), channels: outChannels)
     }
 
-    /// Σ w_q · x_q (the zero points not yet taken out: `callAsFunction` folds that into its pass).
+    /// Σ w_q · x_q (the zero points not yet taken out).
     func products(_ x: Tensor) -> [Int32] {
-        precondition(x.channels == inChannels, "conv expects \(inChannels) channels, got \(x.channels)")
         let (oh, ow) = outputSize(height: x.height, width: x.width)
-        let rows = inChannels * kernel * kernel
-        let outPlane = oh * ow
-        let codes = input.codes(x)
-        var acc = [Int32].scratch(count: outChannels * outPlane)   // every band's GEMM writes its columns
-        let bandRows = max(1, min(oh, (1 << 23) / max(1, rows * ow)))
-        var col = [UInt8].scratch(count: rows * bandRows * ow)
-        codes.withUnsafeBufferPointer { src in
-            acc.withUnsafeMutableBufferPointer { dst in
-                col.withUnsafeMutableBufferPointer { colBuf in
-                    var oy0 = 0
-                    while oy0 < oh {
-                        let band = min(bandRows, oh - oy0)
-                        let n = band * ow
-                        im2col(src.baseAddress!, x.height, x.width, oy0, band, ow, colBuf.baseAddress!, n)
-                        integerGEMM(weight, colBuf.baseAddress!, n: n, ldb: n, dst.baseAddress! + oy0 * ow, ldc: outPlane)
-                        oy0 += band
-                    }
-                }
+        var acc = [Int32].scratch(count: outChannels * oh * ow)   // every band's GEMM writes its columns
+        acc.withUnsafeMutableBufferPointer { dst in
+            bands(x) { col, n, oy0 in
+                integerGEMM(weight, col, n: n, ldb: n, dst.baseAddress! + oy0 * ow, ldc: oh * ow)
             }
         }
         return acc
     }
 
+    /// The layer's output: the GEMM's epilogue dequantizes (pane_igemm_dequantize), the same
+    /// floats as `dequantize(accumulators)`, written once.
     public func callAsFunction(_ x: Tensor) -> Tensor {
         let (oh, ow) = outputSize(height: x.height, width: x.width)
-        return dequantize(products(x), channels: outChannels, height: oh, width: ow, outScale, bias,
-                          correction: correction)
+        var out = [Float].scratch(count: outChannels * oh * ow)
+        out.withUnsafeMutableBufferPointer { dst in
+            bands(x) { col, n, oy0 in
+                integerGEMM(weight, col, n: n, ldb: n, dst.baseAddress! + oy0 * ow, ldc: oh * ow,
+                            correction: correction, scale: outScale, bias: bias)
+            }
+        }
+        return Tensor(channels: outChannels, height: oh, width: ow, data: out)
+    }
+
+    /// Quantizes x, then hands `body(columns, n, firstOutputRow)` the im2col matrix of each band of
+    /// output rows (bands bound the column buffer at 8 MB).
+    private func bands(_ x: Tensor, _ body: (UnsafePointer<UInt8>, Int, Int) -> Void) {
+        precondition(x.channels == inChannels, "conv expects \(inChannels) channels, got \(x.channels)")
+        let (oh, ow) = outputSize(height: x.height, width: x.width)
+        let rows = inChannels * kernel * kernel
+        let codes = input.codes(x)
+        let bandRows = max(1, min(oh, (1 << 23) / max(1, rows * ow)))
+        var col = [UInt8].scratch(count: rows * bandRows * ow)
+        codes.withUnsafeBufferPointer { src in
+            col.withUnsafeMutableBufferPointer { colBuf in
+                var oy0 = 0
+                while oy0 < oh {
+                    let band = min(bandRows, oh - oy0)
+                    let n = band * ow
+                    im2col(src.baseAddress!, x.height, x.width, oy0, band, ow, colBuf.baseAddress!, n)
+                    body(colBuf.baseAddress!, n, oy0)
+                    oy0 += band
+                }
+            }
+        }
     }
 
     private func im2col(_ src: UnsafePointer<UInt8>, _ h: Int, _ w: Int, _ oy0: Int, _ band: Int, _ ow: Int,
@@ -309,9 +345,19 @@ public struct PointwiseLinearInt8: Sendable {
         return acc
     }
 
+    /// The layer's output, dequantized in the GEMM's epilogue (see Conv2DInt8.callAsFunction).
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        dequantize(products(x), channels: outChannels, height: x.height, width: x.width, outScale, bias,
-                   correction: correction)
+        precondition(x.channels == inChannels, "linear expects \(inChannels) channels, got \(x.channels)")
+        let plane = x.planeSize
+        let codes = input.codes(x)
+        var out = [Float].scratch(count: outChannels * plane)
+        codes.withUnsafeBufferPointer { src in
+            out.withUnsafeMutableBufferPointer { dst in
+                integerGEMM(weight, src.baseAddress!, n: plane, ldb: plane, dst.baseAddress!, ldc: plane,
+                            correction: correction, scale: outScale, bias: bias)
+            }
+        }
+        return Tensor(channels: outChannels, height: x.height, width: x.width, data: out)
     }
 }
 
@@ -341,9 +387,8 @@ func subtracting(_ correction: [Int32], from acc: [Int32], channels: Int) -> [In
     return out
 }
 
-/// y = (acc − correction[c]) · scale[c] + bias[c] per channel plane, channels split across threads.
-func dequantize(_ acc: [Int32], channels: Int, height: Int, width: Int, _ scale: [Float], _ bias: [Float],
-                correction: [Int32]? = nil) -> Tensor {
+/// y = acc · scale[c] + bias[c] per channel plane (multiply, then add), channels split across threads.
+func dequantize(_ acc: [Int32], channels: Int, height: Int, width: Int, _ scale: [Float], _ bias: [Float]) -> Tensor {
     let plane = height * width
     var out = [Float].scratch(count: acc.count)
     acc.withUnsafeBufferPointer { a in
@@ -351,8 +396,8 @@ func dequantize(_ acc: [Int32], channels: Int, height: Int, width: Int, _ scale:
             let parts = Parallel.ranges(channels, grain: 1)
             Parallel.forEach(parts.count) { part in
                 for c in parts[part] {
-                    let sc = scale[c], b = bias[c], z = correction?[c] ?? 0
-                    for i in (c * plane)..<((c + 1) * plane) { o[i] = Float(a[i] &- z) * sc + b }
+                    let sc = scale[c], b = bias[c]
+                    for i in (c * plane)..<((c + 1) * plane) { o[i] = Float(a[i]) * sc + b }
                 }
             }
         }

@@ -145,6 +145,34 @@ import PaneMetrics
         #expect(y.data == convExact.map { Float($0) * 0.25 + 0.5 })
     }
 
+    /// The dequantizing GEMM epilogue gives exactly `Float(acc) · scale + bias` on every path:
+    /// a conv whose 600-term sums span several K blocks (kept as int32 in the output between
+    /// blocks), a Linear, both with column counts that leave partial 32-wide strips.
+    @Test func fusedDequantizationMatchesTheAccumulatorsOnEveryPath() {
+        var rng = Generator(state: 7)
+        let cin = 24, cout = 13, k = 5, h = 9, w = 37
+        let x = Tensor(channels: cin, height: h, width: w,
+                       data: (0..<(cin * h * w)).map { _ in Float.random(in: -3...3, using: &rng) })
+        let input = InputQuantization(inScale: (0..<cin).map { _ in Float.random(in: 0.01...0.03, using: &rng) },
+                                      zero: (0..<cin).map { _ in Int32.random(in: 0...255, using: &rng) })
+        let weight = (0..<(cin * cout * k * k)).map { _ in Int8.random(in: -127...127, using: &rng) }
+        let scale = (0..<cout).map { _ in Float.random(in: 1e-4...1e-2, using: &rng) }
+        let bias = (0..<cout).map { _ in Float.random(in: -1...1, using: &rng) }
+        let conv = Conv2DInt8(inChannels: cin, outChannels: cout, kernel: k, stride: 1, padding: 2,
+                              weight: weight, outScale: scale, bias: bias, input: input)
+        let linear = PointwiseLinearInt8(inChannels: cin, outChannels: cout, weight: Array(weight.prefix(cin * cout)),
+                                         outScale: scale, bias: bias, input: input)
+        let plane = h * w
+        func dequantized(_ acc: [Int32]) -> [Float] {
+            acc.indices.map { i in Float(acc[i]) * scale[i / plane] + bias[i / plane] }
+        }
+        let ran = onEveryPath { path in
+            #expect(conv(x).data == dequantized(conv.accumulators(x)), "conv, path \(path)")
+            #expect(linear(x).data == dequantized(linear.accumulators(x)), "linear, path \(path)")
+        }
+        #expect(ran.contains(.scalar))
+    }
+
     // MARK: the exported int8 model against PyTorch
 
     struct Digest: Decodable { let shape: [Int]; let sum: Int64; let sha256: String }

@@ -12,8 +12,8 @@ extern "C" {
 typedef enum {
     PANE_CPU_SCALAR = 0,
     PANE_CPU_AVX2 = 1,
-    /// AVX2 plus AVX-512 VNNI on 256-bit vectors (vpdpbusd): the int8 kernels use it; the
-    /// float kernels take their AVX2 path.
+    /// AVX2 plus AVX-512 (F, VL, VNNI): the int8 and int16 GEMMs use vpdpbusd / vpdpwssd, the
+    /// float GEMM 512-bit FMAs (bit-identical to its AVX2 path); other kernels take AVX2.
     PANE_CPU_VNNI = 2,
 } pane_cpu_path;
 
@@ -91,6 +91,16 @@ void pane_igemm_reference(int m, int n, int k,
                           const int8_t *a, int lda,
                           const uint8_t *b, int ldb,
                           int32_t *c, int ldc);
+
+/// pane_igemm with the dequantization fused into its epilogue (the 512-bit path writes each tile
+/// once, as floats): C[i][j] = (float)(Σ − correction[i]) · scale[i] + bias[i], multiplied then
+/// added (two roundings, no FMA), so every path gives the same bits. correction may be NULL (0).
+/// REQUIRES: as pane_igemm; C is m rows of ldc floats.
+void pane_igemm_dequantize(int m, int n, int k,
+                           const int8_t *a, int lda,
+                           const uint8_t *b, int ldb,
+                           float *c, int ldc,
+                           const int32_t *correction, const float *scale, const float *bias);
 
 /// out[i] = clamp(round_half_even(x[i] · inverse) + zero, 0, 255) (NaN → 0), the activation codes
 /// of the int8 layers; every path gives the same bytes.
