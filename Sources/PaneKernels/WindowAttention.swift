@@ -65,47 +65,51 @@ public struct SwinBlock: Sendable {
         let parts = Parallel.ranges(windows, grain: 1)
         qkv.data.withUnsafeBufferPointer { src in
             out.withUnsafeMutableBufferPointer { dst in
-                Parallel.forEach(parts.count) { part in
-                    var pixel = [Int](repeating: 0, count: t)
-                    var region = [Int](repeating: 0, count: t)
-                    var q = [Float](repeating: 0, count: t * dh)
-                    var kT = [Float](repeating: 0, count: dh * t)
-                    var v = [Float](repeating: 0, count: t * dh)
-                    var s = [Float](repeating: 0, count: t * t)
-                    var o = [Float](repeating: 0, count: t * dh)
-                    for win in parts[part] {
-                        let wy = win / windowsX, wx = win % windowsX
-                        for i in 0..<window {
-                            for j in 0..<window {
-                                let ry = wy * window + i, rx = wx * window + j   // rolled coordinates
-                                pixel[i * window + j] = ((ry + shift) % h) * w + (rx + shift) % w
-                                region[i * window + j] = regionLabel(ry, h) * 3 + regionLabel(rx, w)
-                            }
-                        }
-                        for hd in 0..<heads {
-                            for d in 0..<dh {
-                                let qRow = src.baseAddress! + (hd * dh + d) * plane
-                                let kRow = src.baseAddress! + (dim + hd * dh + d) * plane
-                                let vRow = src.baseAddress! + (2 * dim + hd * dh + d) * plane
-                                for n in 0..<t {
-                                    q[n * dh + d] = qRow[pixel[n]] * scale
-                                    kT[d * t + n] = kRow[pixel[n]]
-                                    v[n * dh + d] = vRow[pixel[n]]
+                bias.withUnsafeBufferPointer { bias in
+                    Parallel.forEach(parts.count) { part in
+                        // One scratch block a thread, used through raw pointers: q, kᵀ, v, scores s, output o.
+                        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 4 * t * dh + t * t)
+                        let indexes = UnsafeMutablePointer<Int>.allocate(capacity: 2 * t)
+                        defer { scratch.deallocate(); indexes.deallocate() }
+                        let q = scratch, kT = q + t * dh, v = kT + t * dh, o = v + t * dh, s = o + t * dh
+                        let pixel = indexes, region = indexes + t
+                        for win in parts[part] {
+                            let wy = win / windowsX, wx = win % windowsX
+                            for i in 0..<window {
+                                for j in 0..<window {
+                                    let ry = wy * window + i, rx = wx * window + j   // rolled coordinates
+                                    pixel[i * window + j] = ((ry + shift) % h) * w + (rx + shift) % w
+                                    region[i * window + j] = regionLabel(ry, h) * 3 + regionLabel(rx, w)
                                 }
                             }
-                            for i in 0..<(t * t) { s[i] = bias[hd * t * t + i] }
-                            if shift > 0 {
-                                for i in 0..<t {
-                                    for j in 0..<t where region[i] != region[j] { s[i * t + j] += maskValue }
+                            // Only windows on the last row or column of a shifted map mix regions;
+                            // the mask loop (t² compares a head) is skipped everywhere else.
+                            let masked = shift > 0 && (1..<t).contains { region[$0] != region[0] }
+                            for hd in 0..<heads {
+                                for d in 0..<dh {
+                                    let qRow = src.baseAddress! + (hd * dh + d) * plane
+                                    let kRow = src.baseAddress! + (dim + hd * dh + d) * plane
+                                    let vRow = src.baseAddress! + (2 * dim + hd * dh + d) * plane
+                                    for n in 0..<t {
+                                        q[n * dh + d] = qRow[pixel[n]] * scale
+                                        kT[d * t + n] = kRow[pixel[n]]
+                                        v[n * dh + d] = vRow[pixel[n]]
+                                    }
                                 }
-                            }
-                            pane_sgemm(Int32(t), Int32(t), Int32(dh), q, Int32(dh), kT, Int32(t), &s, Int32(t))
-                            pane_softmax_rows(&s, Int32(t), Int32(t))
-                            for i in 0..<(t * dh) { o[i] = 0 }
-                            pane_sgemm(Int32(t), Int32(dh), Int32(t), s, Int32(t), v, Int32(dh), &o, Int32(dh))
-                            for d in 0..<dh {
-                                let row = dst.baseAddress! + (hd * dh + d) * plane
-                                for n in 0..<t { row[pixel[n]] = o[n * dh + d] }
+                                s.update(from: bias.baseAddress! + hd * t * t, count: t * t)
+                                if masked {
+                                    for i in 0..<t {
+                                        for j in 0..<t where region[i] != region[j] { s[i * t + j] += maskValue }
+                                    }
+                                }
+                                pane_sgemm(Int32(t), Int32(t), Int32(dh), q, Int32(dh), kT, Int32(t), s, Int32(t))
+                                pane_softmax_rows(s, Int32(t), Int32(t))
+                                o.update(repeating: 0, count: t * dh)
+                                pane_sgemm(Int32(t), Int32(dh), Int32(t), s, Int32(t), v, Int32(dh), o, Int32(dh))
+                                for d in 0..<dh {
+                                    let row = dst.baseAddress! + (hd * dh + d) * plane
+                                    for n in 0..<t { row[pixel[n]] = o[n * dh + d] }
+                                }
                             }
                         }
                     }

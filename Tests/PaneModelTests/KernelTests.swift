@@ -95,6 +95,7 @@ import CPaneKernels
         let worst = zip(x, reference).map { abs($0 - $1) / max(1, abs($1)) }.max()!
         #expect(worst <= 1e-6, "largest relative difference \(worst) on the \(CPUPath.current) path")
         #expect(abs(x[24_001 + 5]) < 1e-30)  // GELU(−30) underflows to 0
+        #expect(x.allSatisfy { $0 == 0 || abs($0) >= Float.leastNormalMagnitude }, "a subnormal GELU output")
     }
 
     /// The AVX2 softmax against libm's expf, for window sizes 16 and 64 (and a 9-wide row, which
@@ -111,6 +112,10 @@ import CPaneKernels
         for r in 0..<rows {
             #expect(abs(s[(r * cols)..<((r + 1) * cols)].reduce(0, +) - 1) < 1e-5)
         }
+        // The masked score's weight is exactly 0 on both paths, and no weight is subnormal
+        // (subnormals cost microcode assists in the attention GEMM that follows).
+        #expect(s[cols / 2] == 0 && reference[cols / 2] == 0)
+        #expect((s + reference).allSatisfy { $0 == 0 || $0 >= 1e-20 })
     }
 
     @Test func forcingScalarPathWorks() {
