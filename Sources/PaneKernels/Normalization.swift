@@ -17,46 +17,45 @@ public struct GDN: Sendable {
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
         precondition(x.channels == channels)
-        let plane = x.planeSize
-        // norm = β + γ·x², bias first, then the GEMM adds γ·x² (as PointwiseLinear, without
-        // its serial passes); squares and the final x·√norm or x/√norm run in parallel chunks.
-        var squares = [Float].scratch(count: x.data.count)
-        var norm = [Float].scratch(count: x.data.count)
-        let chunks = Parallel.ranges(x.data.count, grain: 1 << 14)
+        let plane = x.planeSize, c = channels
+        // Strips of `strip` pixels, each done start to finish while it is in cache: squares,
+        // norm = β + γ·x² (β first, then the GEMM adds γ·x²: every sum in the same order as one
+        // big GEMM would take), then x·√norm or x/√norm straight into the output. One read of x
+        // and one write of y, instead of five passes over full-resolution planes.
+        let strip = 256
+        var out = [Float].scratch(count: x.data.count)
+        let parts = Parallel.ranges((plane + strip - 1) / strip, grain: 1)
         x.data.withUnsafeBufferPointer { src in
-            squares.withUnsafeMutableBufferPointer { sq in
-                norm.withUnsafeMutableBufferPointer { nb in
-                    Parallel.forEach(chunks.count) { part in
-                        for i in chunks[part] { sq[i] = src[i] * src[i] }
-                    }
-                    let bands = Parallel.ranges(channels, grain: 1)
-                    Parallel.forEach(bands.count) { part in
-                        for c in bands[part] { (nb.baseAddress! + c * plane).update(repeating: beta[c], count: plane) }
-                    }
-                }
-            }
-        }
-        squares.withUnsafeBufferPointer { sq in
-            gamma.withUnsafeBufferPointer { g in
-                norm.withUnsafeMutableBufferPointer { nb in
-                    gemm(m: channels, n: plane, k: channels, g.baseAddress!, lda: channels,
-                         sq.baseAddress!, ldb: plane, nb.baseAddress!, ldc: plane)
-                }
-            }
-        }
-        var out = x
-        out.data.withUnsafeMutableBufferPointer { o in
-            norm.withUnsafeBufferPointer { n in
-                Parallel.forEach(chunks.count) { part in
-                    if inverse {
-                        for i in chunks[part] { o[i] *= n[i].squareRoot() }
-                    } else {
-                        for i in chunks[part] { o[i] /= n[i].squareRoot() }
+            out.withUnsafeMutableBufferPointer { dst in
+                gamma.withUnsafeBufferPointer { g in
+                    Parallel.forEach(parts.count) { part in
+                        let squares = UnsafeMutablePointer<Float>.allocate(capacity: 2 * c * strip)
+                        defer { squares.deallocate() }
+                        let norm = squares + c * strip
+                        for s in parts[part] {
+                            let j0 = s * strip, n = min(strip, plane - j0)
+                            for ch in 0..<c {
+                                let row = src.baseAddress! + ch * plane + j0
+                                let sq = squares + ch * n, nb = norm + ch * n
+                                for i in 0..<n { sq[i] = row[i] * row[i] }
+                                nb.update(repeating: beta[ch], count: n)
+                            }
+                            pane_sgemm(Int32(c), Int32(n), Int32(c), g.baseAddress!, Int32(c), squares, Int32(n), norm, Int32(n))
+                            for ch in 0..<c {
+                                let row = src.baseAddress! + ch * plane + j0, o = dst.baseAddress! + ch * plane + j0
+                                let nb = norm + ch * n
+                                if inverse {
+                                    for i in 0..<n { o[i] = row[i] * nb[i].squareRoot() }
+                                } else {
+                                    for i in 0..<n { o[i] = row[i] / nb[i].squareRoot() }
+                                }
+                            }
+                        }
                     }
                 }
             }
         }
-        return out
+        return Tensor(channels: c, height: x.height, width: x.width, data: out)
     }
 }
 
