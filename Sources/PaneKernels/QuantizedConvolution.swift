@@ -41,7 +41,7 @@ struct PaddedInt8Matrix: Sendable {
 
     init(rows: Int, columns: Int, _ value: (Int, Int) -> Int8) {
         self.rows = rows; self.columns = columns
-        stride = (columns + 3) / 4 * 4
+        stride = max(4, (columns + 3) / 4 * 4)   // never empty, even for a phase without taps
         var v = [Int8](repeating: 0, count: rows * stride)
         for r in 0..<rows { for c in 0..<columns { v[r * stride + c] = value(r, c) } }
         values = v
@@ -209,34 +209,59 @@ public struct Conv2DInt8: Sendable {
     }
 }
 
-/// A transposed convolution with int8 weights on uint8-quantized input: columns
-/// `Σ_ci w_q[ci, r] · (x_q[ci] − zero[ci])` in int32 for every row r = (co, ky, kx), scattered
-/// into int32 outputs (col2im), then `y[co] = acc · outScale[co] + bias[co]`.
+/// A transposed convolution with int8 weights on uint8-quantized input, computed as `stride²`
+/// ordinary convolutions ("phases", sub-pixel form): the outputs `(s·a + py, s·b + px)` of phase
+/// (py, px) take only the taps `ky ≡ py + padding (mod s)`, `kx` likewise, from input pixel
+/// `(a + dy, b + dx)`, `dy = (py + padding − ky) / s`. Each phase is an im2col + int8 GEMM with the
+/// dequantization in its epilogue, and one pass interleaves the phases into the output: no col2im
+/// scatter-add, every sum `Σ w_q · (x_q − zero)` exact in int32 as before (inputs outside the
+/// image read the zero point, so they add nothing and the correction is the same everywhere).
 public struct Deconv2DInt8: Sendable {
     public let inChannels: Int, outChannels: Int, kernel: Int, stride: Int, padding: Int, outputPadding: Int
     public let input: InputQuantization
-    /// `(outChannels·kernel·kernel) × inChannels`.
-    let weightT: PaddedInt8Matrix
-    /// Σ_ci w_q[ci, r] · zero[ci] per row r.
-    let correction: [Int32]
     public let outScale: [Float], bias: [Float]
+    let phases: [Phase]
+
+    /// One output phase: its taps' input offsets and weights `outChannels × (inChannels·taps)`.
+    struct Phase: Sendable {
+        let py: Int, px: Int
+        let dy: [Int], dx: [Int]
+        let weight: PaddedInt8Matrix
+        /// Σ w_q · zero over the phase's taps, per output channel.
+        let correction: [Int32]
+    }
 
     /// `weight` in PyTorch's layout `inChannels × outChannels × kernel × kernel`, in −127...127.
     public init(inChannels: Int, outChannels: Int, kernel: Int, stride: Int, padding: Int, outputPadding: Int,
                 weight: [Int8], outScale: [Float], bias: [Float], input: InputQuantization) {
-        let kk = kernel * kernel
+        let k = kernel, kk = k * k
         precondition(weight.count == outChannels * inChannels * kk && outScale.count == outChannels && bias.count == outChannels)
-        precondition(input.zero.count == inChannels)
+        precondition(input.zero.count == inChannels && stride >= 1)
         self.inChannels = inChannels; self.outChannels = outChannels
         self.kernel = kernel; self.stride = stride; self.padding = padding; self.outputPadding = outputPadding
         self.input = input; self.outScale = outScale; self.bias = bias
-        let rows = outChannels * kk
-        weightT = PaddedInt8Matrix(rows: rows, columns: inChannels) { r, ci in weight[ci * rows + r] }
-        correction = (0..<rows).map { r in
-            var s: Int32 = 0
-            for ci in 0..<inChannels { s += Int32(weight[ci * rows + r]) * input.zero[ci] }
-            return s
+        func taps(_ phase: Int) -> [Int] {
+            (0..<k).filter { ((phase + padding - $0) % stride + stride) % stride == 0 }
         }
+        var phases: [Phase] = []
+        for py in 0..<stride {
+            for px in 0..<stride {
+                let ky = taps(py), kx = taps(px)
+                let columns = inChannels * ky.count * kx.count
+                func w(_ co: Int, _ column: Int) -> Int8 {
+                    let ci = column / (ky.count * kx.count), t = column % (ky.count * kx.count)
+                    return weight[((ci * outChannels + co) * k + ky[t / kx.count]) * k + kx[t % kx.count]]
+                }
+                let correction = (0..<outChannels).map { co in
+                    (0..<columns).reduce(Int32(0)) { $0 + Int32(w(co, $1)) * input.zero[$1 / (ky.count * kx.count)] }
+                }
+                phases.append(Phase(py: py, px: px, dy: ky.map { (py + padding - $0) / stride },
+                                    dx: kx.map { (px + padding - $0) / stride },
+                                    weight: PaddedInt8Matrix(rows: outChannels, columns: columns, w),
+                                    correction: correction))
+            }
+        }
+        self.phases = phases
     }
 
     public func outputSize(height: Int, width: Int) -> (height: Int, width: Int) {
@@ -246,60 +271,100 @@ public struct Deconv2DInt8: Sendable {
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
         let (oh, ow) = outputSize(height: x.height, width: x.width)
-        return dequantize(accumulators(x), channels: outChannels, height: oh, width: ow, outScale, bias)
+        let out: [Float] = run(x) { phase, col, n, dst, ldc in
+            integerGEMM(phase.weight, col, n: n, ldb: n, dst, ldc: ldc,
+                        correction: phase.correction, scale: outScale, bias: bias)
+        }
+        return Tensor(channels: outChannels, height: oh, width: ow, data: out)
     }
 
     /// The exact sums Σ w_q · (x_q − zero) over every output's taps, `outChannels × outHeight × outWidth`.
     public func accumulators(_ x: Tensor) -> [Int32] {
+        run(x) { phase, col, n, dst, ldc in
+            integerGEMM(phase.weight, col, n: n, ldb: n, dst, ldc: ldc)
+            for co in 0..<outChannels {
+                let row = dst + co * ldc, z = phase.correction[co]
+                for j in 0..<n { row[j] &-= z }
+            }
+        }
+    }
+
+    /// Runs every phase through `gemm(phase, columns, n, destination, ldc)` (n output positions of
+    /// every channel, channel rows ldc apart) in bands of phase rows, then interleaves the phases.
+    private func run<T: BitwiseCopyable>(_ x: Tensor,
+                                         _ gemm: (Phase, UnsafePointer<UInt8>, Int, UnsafeMutablePointer<T>, Int) -> Void) -> [T] {
         precondition(x.channels == inChannels, "deconv expects \(inChannels) channels, got \(x.channels)")
         let (oh, ow) = outputSize(height: x.height, width: x.width)
-        let h = x.height, w = x.width
-        let k = kernel, s = stride, p = padding
-        let rows = outChannels * k * k
-        let outPlane = oh * ow
         let codes = input.codes(x)
-        var acc = [Int32](repeating: 0, count: outChannels * outPlane)
-        let bandRows = max(1, min(h, (1 << 22) / max(1, rows * w)))
-        var col = [Int32].scratch(count: rows * bandRows * w)
+        var out = [T].scratch(count: outChannels * oh * ow)
         codes.withUnsafeBufferPointer { src in
-            acc.withUnsafeMutableBufferPointer { dst in
-                col.withUnsafeMutableBufferPointer { colBuf in
-                    var iy0 = 0
-                    while iy0 < h {
-                        let band = min(bandRows, h - iy0)
-                        let n = band * w
-                        integerGEMM(weightT, src.baseAddress! + iy0 * w, n: n, ldb: h * w, colBuf.baseAddress!, ldc: n)
-                        // col2im: channels are independent, so threads split them; integer sums,
-                        // so the order does not matter.
+            out.withUnsafeMutableBufferPointer { dst in
+                for phase in phases {
+                    // Output rows s·a + py for a in 0..<na, columns s·b + px for b in 0..<nb.
+                    let na = max(0, (oh - phase.py + stride - 1) / stride), nb = max(0, (ow - phase.px + stride - 1) / stride)
+                    guard na > 0 && nb > 0 else { continue }
+                    let rows = max(1, phase.weight.columns)
+                    var buffer = [T].scratch(count: outChannels * na * nb)
+                    let bandRows = max(1, min(na, (1 << 23) / max(1, rows * nb)))
+                    var col = [UInt8].scratch(count: rows * bandRows * nb)
+                    buffer.withUnsafeMutableBufferPointer { buf in
+                        col.withUnsafeMutableBufferPointer { colBuf in
+                            var a0 = 0
+                            while a0 < na {
+                                let band = min(bandRows, na - a0), n = band * nb
+                                im2col(phase, src.baseAddress!, x.height, x.width, a0, band, nb, colBuf.baseAddress!, n)
+                                gemm(phase, colBuf.baseAddress!, n, buf.baseAddress! + a0 * nb, na * nb)
+                                a0 += band
+                            }
+                        }
                         let parts = Parallel.ranges(outChannels, grain: 1)
                         Parallel.forEach(parts.count) { part in
                             for co in parts[part] {
-                                let plane = dst.baseAddress! + co * outPlane
-                                for ky in 0..<k {
-                                    for kx in 0..<k {
-                                        let r = (co * k + ky) * k + kx
-                                        let row = colBuf.baseAddress! + r * n
-                                        let z = correction[r]
-                                        // Input columns landing inside the output: ix in lo..<hi.
-                                        let lo = min(w, max(0, floorDivision(p - kx + s - 1, s)))
-                                        let hi = max(lo, min(w, floorDivision(ow - 1 + p - kx, s) + 1))
-                                        for by in 0..<band {
-                                            let oy = (iy0 + by) * s - p + ky
-                                            if oy < 0 || oy >= oh { continue }
-                                            let line = plane + oy * ow
-                                            let colLine = row + by * w
-                                            for ix in lo..<hi { line[ix * s - p + kx] &+= colLine[ix] &- z }
-                                        }
-                                    }
+                                for a in 0..<na {
+                                    let from = buf.baseAddress! + (co * na + a) * nb
+                                    let to = dst.baseAddress! + (co * oh + stride * a + phase.py) * ow + phase.px
+                                    for b in 0..<nb { to[stride * b] = from[b] }
                                 }
                             }
                         }
-                        iy0 += band
                     }
                 }
             }
         }
-        return acc
+        return out
+    }
+
+    /// The phase's im2col rows (ci, ty, tx) for phase rows a0 ..< a0 + band: input (a + dy, b + dx),
+    /// the zero point outside the image.
+    private func im2col(_ phase: Phase, _ src: UnsafePointer<UInt8>, _ h: Int, _ w: Int, _ a0: Int, _ band: Int,
+                        _ nb: Int, _ col: UnsafeMutablePointer<UInt8>, _ n: Int) {
+        let ty = phase.dy.count, tx = phase.dx.count
+        let parts = min(Parallel.threads, inChannels)
+        Parallel.forEach(parts) { part in
+            for ci in (inChannels * part / parts)..<(inChannels * (part + 1) / parts) {
+                let plane = src + ci * h * w
+                let pad = UInt8(input.zero[ci])
+                for i in 0..<ty {
+                    for j in 0..<tx {
+                        let row = col + ((ci * ty + i) * tx + j) * n
+                        let dx = phase.dx[j]
+                        // Columns b whose input column b + dx is inside: lo..<hi.
+                        let lo = min(nb, max(0, -dx)), hi = max(lo, min(nb, w - dx))
+                        for r in 0..<band {
+                            let iy = a0 + r + phase.dy[i]
+                            let dst = row + r * nb
+                            if iy < 0 || iy >= h {
+                                dst.update(repeating: pad, count: nb)
+                                continue
+                            }
+                            if lo > 0 { dst.update(repeating: pad, count: lo) }
+                            if hi < nb { (dst + hi).update(repeating: pad, count: nb - hi) }
+                            (dst + lo).update(from: plane + iy * w + lo + dx, count: hi - lo)
+                        }
+                    }
+                }
+            }
+        }
     }
 }
 
