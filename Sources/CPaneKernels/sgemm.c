@@ -21,10 +21,26 @@ void pane_sgemm_reference(int m, int n, int k,
     }
 }
 
+// Columns left over after the vector strips: the same FMA chain in k order as a vector lane, so an
+// element of C has the same bits whichever strip its column falls in (the column ranges given to
+// threads, hence the strips, depend on the thread count).
+__attribute__((target("avx2,fma")))
+static void sgemm_fma_columns(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
+                              float *c, int ldc) {
+    for (int i = 0; i < m; i++) {
+        float *ci = c + (size_t)i * ldc;
+        for (int j = 0; j < n; j++) {
+            float acc = ci[j];
+            for (int p = 0; p < k; p++) acc = __builtin_fmaf(a[(size_t)i * lda + p], b[(size_t)p * ldb + j], acc);
+            ci[j] = acc;
+        }
+    }
+}
+
 // 6 rows × 16 columns per micro-tile: 12 accumulators, 2 loads of B and 6 broadcasts of A per
 // step of k, over `panel`, a packed copy of B's 16-column strip (rows of B are a feature plane
 // apart; packed, the k loop reads them sequentially). Leftover rows take 4-row and 1-row loops over the
-// same panel (4 at once when there are 4); leftover columns the reference loop.
+// same panel (4 at once when there are 4); leftover columns sgemm_fma_columns.
 __attribute__((target("avx2,fma")))
 static void sgemm_avx2_panel(int m, int n, int k,
                        const float *a, int lda,
@@ -113,7 +129,7 @@ static void sgemm_avx2_panel(int m, int n, int k,
             _mm256_storeu_ps(ci, r0); _mm256_storeu_ps(ci + 8, r1);
         }
     }
-    if (n16 < n) pane_sgemm_reference(m, n - n16, k, a, lda, b + n16, ldb, c + n16, ldc);
+    if (n16 < n) sgemm_fma_columns(m, n - n16, k, a, lda, b + n16, ldb, c + n16, ldc);
 }
 
 // Blocks of K keep the packed 16-column strip of B (KC rows of 64 bytes, 16 KB) in L1
@@ -212,16 +228,26 @@ static pane_cpu_path detect(void) {
     return best;
 }
 
+// A path forced for this thread only (tests), -1 when none: a test that compares paths does not
+// change the path of work running at the same time on other threads. Parallel.forEach and the
+// codec's tile map hand the caller's override to their workers.
+static _Thread_local int forced = -1;
+
 pane_cpu_path pane_cpu_selected(void) {
+    if (forced >= 0) return (pane_cpu_path)forced;
     if ((int)detected < 0) detected = detect();
     return detected;
 }
 
 pane_cpu_path pane_cpu_force(pane_cpu_path path) {
     const pane_cpu_path best = supported();
-    detected = path <= best ? path : PANE_CPU_SCALAR;
-    return detected;
+    forced = path <= best ? path : PANE_CPU_SCALAR;
+    return (pane_cpu_path)forced;
 }
+
+int pane_cpu_override(void) { return forced; }
+
+void pane_cpu_set_override(int path) { forced = path; }
 
 void pane_sgemm(int m, int n, int k,
                 const float *a, int lda,

@@ -314,8 +314,11 @@ func concurrentMap<T>(_ count: Int, _ body: (Int) throws -> T) throws -> [T] {
     var results = [Result<T, Error>?](repeating: nil, count: count)
     results.withUnsafeMutableBufferPointer { slots in
         let out = slots
+        let path = CPUPath.callerOverride
         DispatchQueue.concurrentPerform(iterations: parts) { p in
-            for i in (count * p / parts)..<(count * (p + 1) / parts) { out[i] = Result { try body(i) } }
+            CPUPath.run(under: path) {
+                for i in (count * p / parts)..<(count * (p + 1) / parts) { out[i] = Result { try body(i) } }
+            }
         }
     }
     return try results.map { try $0!.get() }

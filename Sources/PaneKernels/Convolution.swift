@@ -80,31 +80,56 @@ public struct Conv2D: Sendable {
     }
 }
 
-/// Transposed 2-D convolution (PyTorch `ConvTranspose2d`, square kernel).
-///
-/// Each band of input rows becomes columns = transposed weights × input,
-/// scattered into the output (col2im).
+/// Transposed 2-D convolution (PyTorch `ConvTranspose2d`, square kernel), computed as
+/// `stride²` ordinary convolutions, one per output phase (see Deconv2DInt8): the outputs
+/// `(s·a + py, s·b + px)` take the taps `ky ≡ py + padding (mod s)` from input `(a + dy, b + dx)`.
+/// Each phase is im2col + GEMM onto its bias, then one pass interleaves the phases.
 public struct Deconv2D: Sendable {
     public let inChannels: Int, outChannels: Int, kernel: Int, stride: Int, padding: Int, outputPadding: Int
-    /// `(outChannels·kernel·kernel) × inChannels`: PyTorch's `in, out, kh, kw` transposed at load.
-    let weightT: [Float]
     public let bias: [Float]
+    let phases: [Phase]
+
+    struct Phase: Sendable {
+        let py: Int, px: Int
+        let dy: [Int], dx: [Int]
+        /// `outChannels × (inChannels·taps)`.
+        let weight: [Float]
+        var columns: Int { weight.count / max(1, outChannels) }
+        let outChannels: Int
+    }
 
     /// `weight` in PyTorch's layout `inChannels × outChannels × kernel × kernel`.
     public init(inChannels: Int, outChannels: Int, kernel: Int, stride: Int, padding: Int, outputPadding: Int,
                 weight: [Float], bias: [Float]) {
         precondition(weight.count == outChannels * inChannels * kernel * kernel && bias.count == outChannels)
+        precondition(stride >= 1)
         self.inChannels = inChannels; self.outChannels = outChannels
         self.kernel = kernel; self.stride = stride; self.padding = padding; self.outputPadding = outputPadding
         self.bias = bias
-        let kk = kernel * kernel
-        var t = [Float](repeating: 0, count: weight.count)
-        for ci in 0..<inChannels {
-            for r in 0..<(outChannels * kk) {
-                t[r * inChannels + ci] = weight[ci * outChannels * kk + r]
+        let k = kernel
+        func taps(_ phase: Int) -> [Int] {
+            (0..<k).filter { ((phase + padding - $0) % stride + stride) % stride == 0 }
+        }
+        var phases: [Phase] = []
+        for py in 0..<stride {
+            for px in 0..<stride {
+                let ky = taps(py), kx = taps(px), t = ky.count * kx.count
+                var w = [Float](repeating: 0, count: outChannels * inChannels * t)
+                for co in 0..<outChannels {
+                    for ci in 0..<inChannels {
+                        for i in 0..<ky.count {
+                            for j in 0..<kx.count {
+                                w[(co * inChannels + ci) * t + i * kx.count + j] =
+                                    weight[((ci * outChannels + co) * k + ky[i]) * k + kx[j]]
+                            }
+                        }
+                    }
+                }
+                phases.append(Phase(py: py, px: px, dy: ky.map { (py + padding - $0) / stride },
+                                    dx: kx.map { (px + padding - $0) / stride }, weight: w, outChannels: outChannels))
             }
         }
-        self.weightT = t
+        self.phases = phases
     }
 
     public func outputSize(height: Int, width: Int) -> (height: Int, width: Int) {
@@ -116,54 +141,67 @@ public struct Deconv2D: Sendable {
         precondition(x.channels == inChannels, "deconv expects \(inChannels) channels, got \(x.channels)")
         let (oh, ow) = outputSize(height: x.height, width: x.width)
         let h = x.height, w = x.width
-        let k = kernel, s = stride, p = padding
-        let rows = outChannels * k * k
-        let outPlane = oh * ow
-        var out = [Float](repeating: 0, count: outChannels * outPlane)
-        let bandRows = max(1, min(h, (1 << 22) / max(1, rows * w)))
-        var col = [Float](repeating: 0, count: rows * bandRows * w)
+        var out = [Float].scratch(count: outChannels * oh * ow)
         x.data.withUnsafeBufferPointer { src in
-            weightT.withUnsafeBufferPointer { wt in
-                out.withUnsafeMutableBufferPointer { dst in
-                    col.withUnsafeMutableBufferPointer { colBuf in
-                        var iy0 = 0
-                        while iy0 < h {
-                            let band = min(bandRows, h - iy0)
-                            let n = band * w
-                            colBuf.baseAddress!.update(repeating: 0, count: rows * n)
-                            gemm(m: rows, n: n, k: inChannels, wt.baseAddress!, lda: inChannels,
-                                 src.baseAddress! + iy0 * w, ldb: h * w, colBuf.baseAddress!, ldc: n)
-                            // col2im: channels are independent, so threads split them.
-                            let parts = min(Parallel.threads, outChannels)
-                            Parallel.forEach(parts) { part in
-                                for co in (outChannels * part / parts)..<(outChannels * (part + 1) / parts) {
-                                    let plane = dst.baseAddress! + co * outPlane
-                                    for ky in 0..<k {
-                                        for kx in 0..<k {
-                                            let row = colBuf.baseAddress! + ((co * k + ky) * k + kx) * n
-                                            for by in 0..<band {
-                                                let oy = (iy0 + by) * s - p + ky
-                                                if oy < 0 || oy >= oh { continue }
-                                                let line = plane + oy * ow
-                                                let colLine = row + by * w
-                                                for ix in 0..<w {
-                                                    let ox = ix * s - p + kx
-                                                    if ox >= 0 && ox < ow { line[ox] += colLine[ix] }
+            out.withUnsafeMutableBufferPointer { dst in
+                for phase in phases {
+                    let na = max(0, (oh - phase.py + stride - 1) / stride), nb = max(0, (ow - phase.px + stride - 1) / stride)
+                    guard na > 0 && nb > 0 else { continue }
+                    let rows = phase.columns, ty = phase.dy.count, tx = phase.dx.count
+                    var buffer = [Float].scratch(count: outChannels * na * nb)
+                    let bandRows = max(1, min(na, (1 << 21) / max(1, rows * nb)))
+                    var col = [Float].scratch(count: max(1, rows * bandRows * nb))
+                    buffer.withUnsafeMutableBufferPointer { buf in
+                        let channels = Parallel.ranges(outChannels, grain: 1)
+                        Parallel.forEach(channels.count) { part in
+                            for co in channels[part] { (buf.baseAddress! + co * na * nb).update(repeating: bias[co], count: na * nb) }
+                        }
+                        col.withUnsafeMutableBufferPointer { colBuf in
+                            phase.weight.withUnsafeBufferPointer { wt in
+                                var a0 = 0
+                                while a0 < na, rows > 0 {
+                                    let band = min(bandRows, na - a0), n = band * nb
+                                    let inputs = Parallel.ranges(inChannels, grain: 1)
+                                    Parallel.forEach(inputs.count) { part in
+                                        for ci in inputs[part] {
+                                            let plane = src.baseAddress! + ci * h * w
+                                            for i in 0..<ty {
+                                                for j in 0..<tx {
+                                                    let row = colBuf.baseAddress! + ((ci * ty + i) * tx + j) * n
+                                                    let dx = phase.dx[j]
+                                                    let lo = min(nb, max(0, -dx)), hi = max(lo, min(nb, w - dx))
+                                                    for r in 0..<band {
+                                                        let iy = a0 + r + phase.dy[i], line = row + r * nb
+                                                        guard iy >= 0 && iy < h else {
+                                                            line.update(repeating: 0, count: nb)
+                                                            continue
+                                                        }
+                                                        line.update(repeating: 0, count: lo)
+                                                        (line + hi).update(repeating: 0, count: nb - hi)
+                                                        (line + lo).update(from: plane + iy * w + lo + dx, count: hi - lo)
+                                                    }
                                                 }
                                             }
                                         }
                                     }
+                                    gemm(m: outChannels, n: n, k: rows, wt.baseAddress!, lda: rows, colBuf.baseAddress!, ldb: n,
+                                         buf.baseAddress! + a0 * nb, ldc: na * nb)
+                                    a0 += band
                                 }
                             }
-                            iy0 += band
+                        }
+                        Parallel.forEach(channels.count) { part in
+                            for co in channels[part] {
+                                for a in 0..<na {
+                                    let from = buf.baseAddress! + (co * na + a) * nb
+                                    let to = dst.baseAddress! + (co * oh + stride * a + phase.py) * ow + phase.px
+                                    for b in 0..<nb { to[stride * b] = from[b] }
+                                }
+                            }
                         }
                     }
                 }
             }
-        }
-        for c in 0..<outChannels {
-            let b = bias[c]
-            for i in (c * outPlane)..<((c + 1) * outPlane) { out[i] += b }
         }
         return Tensor(channels: outChannels, height: oh, width: ow, data: out)
     }

@@ -19,7 +19,8 @@ public enum Parallel {
             for i in 0..<count { body(i) }
             return
         }
-        DispatchQueue.concurrentPerform(iterations: count, execute: body)
+        let path = CPUPath.callerOverride
+        DispatchQueue.concurrentPerform(iterations: count) { i in CPUPath.run(under: path) { body(i) } }
     }
 
     /// Splits `0..<n` into at most `threads` contiguous ranges of at least `grain` items.
@@ -57,9 +58,23 @@ public enum CPUPath: String, Sendable, Comparable {
     public static var current: CPUPath { CPUPath(pane_cpu_selected()) }
 
     /// Forces a path for the whole process; returns the path in effect (scalar if unsupported).
+    /// Forces `path` for the calling thread and the workers it starts (tests compare paths
+    /// while other tests run); a path the CPU lacks gives scalar. Returns the path in effect.
     @discardableResult
     public static func force(_ path: CPUPath) -> CPUPath {
         CPUPath(pane_cpu_force(path.c))
+    }
+
+    /// The calling thread's forced path (−1: none), to hand to `run(under:)` on workers.
+    public static var callerOverride: Int32 { pane_cpu_override() }
+
+    /// Runs `body` on this (worker) thread under `path`, a caller's `callerOverride`.
+    public static func run<T>(under path: Int32, _ body: () throws -> T) rethrows -> T {
+        guard path >= 0 else { return try body() }
+        let saved = pane_cpu_override()
+        pane_cpu_set_override(path)
+        defer { pane_cpu_set_override(saved) }
+        return try body()
     }
 
     init(_ c: pane_cpu_path) {

@@ -1,4 +1,5 @@
 import Foundation
+import Dispatch
 import Testing
 import CPaneKernels
 @testable import PaneKernels
@@ -34,6 +35,19 @@ import CPaneKernels
             var fast = c0
             pane_sgemm(Int32(m), Int32(n), Int32(k), a, Int32(k), b, Int32(n), &fast, Int32(n))
             results[path] = fast
+            // Threads get column ranges; a column's bits must not depend on where a range starts
+            // (which strip, or the leftover loop, takes it).
+            if path != .scalar && n > 5 {
+                var split = c0
+                pane_sgemm(Int32(m), 5, Int32(k), a, Int32(k), b, Int32(n), &split, Int32(n))
+                split.withUnsafeMutableBufferPointer { sp in
+                    b.withUnsafeBufferPointer { bp in
+                        pane_sgemm(Int32(m), Int32(n - 5), Int32(k), a, Int32(k), bp.baseAddress! + 5, Int32(n),
+                                   sp.baseAddress! + 5, Int32(n))
+                    }
+                }
+                #expect(split == fast, "path \(path): columns differ when the range starts at column 5")
+            }
             // Summation order differs (FMA): allow a few ulps of the accumulated magnitude.
             let tolerance = Float(k).squareRoot() * 1e-6 * 4
             for i in 0..<(m * n) {
@@ -116,6 +130,28 @@ import CPaneKernels
         // (subnormals cost microcode assists in the attention GEMM that follows).
         #expect(s[cols / 2] == 0 && reference[cols / 2] == 0)
         #expect((s + reference).allSatisfy { $0 == 0 || $0 >= 1e-20 })
+    }
+
+    /// The path on a thread of its own (no forced path).
+    func pathOnAnotherThread() -> CPUPath {
+        nonisolated(unsafe) var seen = CPUPath.scalar   // written by the thread, read after done
+        let done = DispatchSemaphore(value: 0)
+        Thread { seen = CPUPath.current; done.signal() }.start()
+        done.wait()
+        return seen
+    }
+
+    /// Forcing a path is per thread (a test comparing paths does not change what concurrently
+    /// running tests compute) and reaches the workers of Parallel.forEach.
+    @Test func forcedPathIsPerThreadAndReachesWorkers() {
+        let before = CPUPath.current
+        defer { CPUPath.force(before) }
+        let unforced = pathOnAnotherThread()
+        CPUPath.force(.scalar)
+        var seen = [CPUPath](repeating: .vnni, count: 16)
+        seen.withUnsafeMutableBufferPointer { s in Parallel.forEach(16) { s[$0] = CPUPath.current } }
+        #expect(seen.allSatisfy { $0 == .scalar })
+        #expect(pathOnAnotherThread() == unforced)
     }
 
     @Test func forcingScalarPathWorks() {

@@ -21,8 +21,14 @@ typedef enum {
 /// PANE_CPU=scalar|avx2|vnni when set. Chosen once, on first use.
 pane_cpu_path pane_cpu_selected(void);
 
-/// Forces a path (tests); a path the CPU lacks falls back to scalar. Returns the path in effect.
+/// Forces a path for the calling thread (tests); a path the CPU lacks falls back to scalar.
+/// Returns the path in effect.
 pane_cpu_path pane_cpu_force(pane_cpu_path path);
+
+/// The calling thread's forced path, or -1; and setting it (-1 clears), for handing a forced
+/// path on to worker threads.
+int pane_cpu_override(void);
+void pane_cpu_set_override(int path);
 
 /// C[m×n] += A[m×k] · B[k×n], all row-major with leading dimensions lda, ldb, ldc.
 /// REQUIRES: buffers do not alias; m, n, k ≥ 0. Does not allocate; single-threaded.
