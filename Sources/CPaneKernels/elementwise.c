@@ -122,3 +122,53 @@ void pane_softmax_rows(float *s, int rows, int cols) {
     if (pane_cpu_selected() >= PANE_CPU_AVX2) softmax_rows_avx2(s, rows, cols);
     else pane_softmax_rows_reference(s, rows, cols);
 }
+
+// One output row of one phase of a transposed convolution with few output channels (see
+// Deconv2D.direct): out[co][b] = bias[co] + Σ_t weights[co][t] · lines[t][b], t over the
+// (input channel, tap) pairs, lines[t] NULL for a row outside the image. The accumulators of all
+// output channels stay in registers while each input vector is loaded once.
+void pane_deconv_row_reference(int cout, int terms, const float *weights, const float *const *lines,
+                               const float *bias, int nb, float *out) {
+    for (int co = 0; co < cout; co++) {
+        for (int b = 0; b < nb; b++) {
+            float acc = bias[co];
+            for (int t = 0; t < terms; t++) {
+                if (lines[t]) acc += weights[(size_t)co * terms + t] * lines[t][b];
+            }
+            out[(size_t)co * nb + b] = acc;
+        }
+    }
+}
+
+__attribute__((target("avx2,fma")))
+static void deconv_row_avx2(int cout, int terms, const float *weights, const float *const *lines,
+                            const float *bias, int nb, float *out) {
+    int b = 0;
+    for (; b + 8 <= nb; b += 8) {
+        __m256 acc[PANE_DECONV_ROW_MAX_OUT];
+        for (int co = 0; co < cout; co++) acc[co] = _mm256_set1_ps(bias[co]);
+        for (int t = 0; t < terms; t++) {
+            if (!lines[t]) continue;
+            const __m256 x = _mm256_loadu_ps(lines[t] + b);
+            for (int co = 0; co < cout; co++)
+                acc[co] = _mm256_fmadd_ps(_mm256_set1_ps(weights[(size_t)co * terms + t]), x, acc[co]);
+        }
+        for (int co = 0; co < cout; co++) _mm256_storeu_ps(out + (size_t)co * nb + b, acc[co]);
+    }
+    for (; b < nb; b++) {
+        for (int co = 0; co < cout; co++) {
+            float acc = bias[co];
+            for (int t = 0; t < terms; t++) {
+                if (lines[t]) acc = __builtin_fmaf(weights[(size_t)co * terms + t], lines[t][b], acc);
+            }
+            out[(size_t)co * nb + b] = acc;
+        }
+    }
+}
+
+void pane_deconv_row(int cout, int terms, const float *weights, const float *const *lines,
+                     const float *bias, int nb, float *out) {
+    if (cout <= PANE_DECONV_ROW_MAX_OUT && pane_cpu_selected() >= PANE_CPU_AVX2)
+        deconv_row_avx2(cout, terms, weights, lines, bias, nb, out);
+    else pane_deconv_row_reference(cout, terms, weights, lines, bias, nb, out);
+}

@@ -1,3 +1,4 @@
+import CPaneKernels
 /// 2-D convolution with square kernel, stride and zero padding (PyTorch `Conv2d`).
 ///
 /// Computed in bands of output rows as weights × im2col columns, so scratch
@@ -88,9 +89,13 @@ public struct Deconv2D: Sendable {
     public let inChannels: Int, outChannels: Int, kernel: Int, stride: Int, padding: Int, outputPadding: Int
     public let bias: [Float]
     let phases: [Phase]
+    /// `(outChannels·kernel·kernel) × inChannels` (PyTorch's `in, out, kh, kw` transposed), for
+    /// `direct`; empty when the phases' GEMMs are used.
+    let weightT: [Float]
 
     struct Phase: Sendable {
         let py: Int, px: Int
+        let ky: [Int], kx: [Int]
         let dy: [Int], dx: [Int]
         /// `outChannels × (inChannels·taps)`.
         let weight: [Float]
@@ -125,11 +130,18 @@ public struct Deconv2D: Sendable {
                         }
                     }
                 }
-                phases.append(Phase(py: py, px: px, dy: ky.map { (py + padding - $0) / stride },
+                phases.append(Phase(py: py, px: px, ky: ky, kx: kx, dy: ky.map { (py + padding - $0) / stride },
                                     dx: kx.map { (px + padding - $0) / stride }, weight: w, outChannels: outChannels))
             }
         }
         self.phases = phases
+        var t: [Float] = []
+        if outChannels <= Int(PANE_DECONV_ROW_MAX_OUT) {
+            let rows = outChannels * k * k
+            t = [Float](repeating: 0, count: rows * inChannels)
+            for ci in 0..<inChannels { for r in 0..<rows { t[r * inChannels + ci] = weight[ci * rows + r] } }
+        }
+        weightT = t
     }
 
     public func outputSize(height: Int, width: Int) -> (height: Int, width: Int) {
@@ -142,6 +154,12 @@ public struct Deconv2D: Sendable {
         let (oh, ow) = outputSize(height: x.height, width: x.width)
         let h = x.height, w = x.width
         var out = [Float].scratch(count: outChannels * oh * ow)
+        if outChannels <= Int(PANE_DECONV_ROW_MAX_OUT) {   // the image-producing layer: see `direct`
+            x.data.withUnsafeBufferPointer { src in
+                out.withUnsafeMutableBufferPointer { dst in direct(src.baseAddress!, h, w, dst.baseAddress!, oh, ow) }
+            }
+            return Tensor(channels: outChannels, height: oh, width: ow, data: out)
+        }
         x.data.withUnsafeBufferPointer { src in
             out.withUnsafeMutableBufferPointer { dst in
                 for phase in phases {
@@ -204,6 +222,83 @@ public struct Deconv2D: Sendable {
             }
         }
         return Tensor(channels: outChannels, height: oh, width: ow, data: out)
+    }
+
+    /// Few output channels (64 → 3 at full resolution): per phase, im2col would write
+    /// inChannels·taps values a pixel to feed a GEMM of 3 rows. Instead one GEMM over a band of
+    /// input rows gives every tap's contribution, `cols[(co·k + ky)·k + kx][pixel]` (k² rows an
+    /// output channel, 75 here), and each phase row sums its taps' shifted rows of it onto the bias
+    /// (`pane_deconv_row` with unit weights, vectorised), then is interleaved into the output.
+    private func direct(_ src: UnsafePointer<Float>, _ h: Int, _ w: Int, _ dst: UnsafeMutablePointer<Float>, _ oh: Int, _ ow: Int) {
+        let k = kernel, rows = outChannels * k * k
+        let rowsOf = phases.map { max(0, (oh - $0.py + stride - 1) / stride) }
+        let colsOf = phases.map { max(0, (ow - $0.px + stride - 1) / stride) }
+        let minDy = phases.flatMap(\.dy).min() ?? 0, maxDy = phases.flatMap(\.dy).max() ?? 0
+        let na = rowsOf.max() ?? 0
+        let band = max(1, min(na, (1 << 22) / max(1, rows * w) - (maxDy - minDy)))
+        let maxTaps = phases.map { $0.dy.count * $0.dx.count }.max() ?? 0
+        var cols = [Float].scratch(count: rows * (band + maxDy - minDy) * w)
+        let ones = [Float](repeating: 1, count: max(1, maxTaps))
+        weightT.withUnsafeBufferPointer { wt in
+            cols.withUnsafeMutableBufferPointer { colBuf in
+                var a0 = 0
+                while a0 < na {
+                    let a1 = min(na, a0 + band)
+                    let i0 = max(0, a0 + minDy), i1 = max(i0, min(h, a1 - 1 + maxDy + 1)), n = (i1 - i0) * w
+                    if n > 0 {
+                        colBuf.baseAddress!.update(repeating: 0, count: rows * n)
+                        gemm(m: rows, n: n, k: inChannels, wt.baseAddress!, lda: inChannels, src + i0 * w, ldb: h * w,
+                             colBuf.baseAddress!, ldc: n)
+                    }
+                    let work = Parallel.ranges(a1 - a0, grain: 2)
+                    Parallel.forEach(work.count) { part in
+                        let result = UnsafeMutablePointer<Float>.allocate(capacity: max(1, colsOf.max() ?? 0))
+                        let lines = UnsafeMutablePointer<UnsafePointer<Float>?>.allocate(capacity: max(1, maxTaps))
+                        defer { result.deallocate(); lines.deallocate() }
+                        for a in work[part].map({ $0 + a0 }) {
+                            for (p, phase) in phases.enumerated() where a < rowsOf[p] && colsOf[p] > 0 {
+                                let nb = colsOf[p]
+                                // Columns lo..<hi read inside the image for every tap (one vector
+                                // call); the few edge columns outside that run are summed here.
+                                let reach = phase.dx.map(abs).max() ?? 0
+                                let lo = min(nb, reach), hi = max(lo, min(nb, w - reach))
+                                for co in 0..<outChannels {
+                                    var t = 0
+                                    for (i, ky) in phase.ky.enumerated() {
+                                        let iy = a + phase.dy[i]
+                                        for (j, kx) in phase.kx.enumerated() {
+                                            let row = colBuf.baseAddress! + ((co * k + ky) * k + kx) * n + (iy - i0) * w
+                                            lines[t] = iy >= 0 && iy < h ? UnsafePointer(row + phase.dx[j] + lo) : nil
+                                            t += 1
+                                        }
+                                    }
+                                    bias.withUnsafeBufferPointer { bi in
+                                        ones.withUnsafeBufferPointer { one in
+                                            pane_deconv_row(1, Int32(t), one.baseAddress!, lines, bi.baseAddress! + co,
+                                                            Int32(hi - lo), result + lo)
+                                        }
+                                    }
+                                    for b in Array(0..<lo) + Array(hi..<nb) {
+                                        var sum = bias[co]
+                                        for (i, ky) in phase.ky.enumerated() {
+                                            let iy = a + phase.dy[i]
+                                            guard iy >= 0 && iy < h else { continue }
+                                            for (j, kx) in phase.kx.enumerated() where b + phase.dx[j] >= 0 && b + phase.dx[j] < w {
+                                                sum += colBuf[((co * k + ky) * k + kx) * n + (iy - i0) * w + b + phase.dx[j]]
+                                            }
+                                        }
+                                        result[b] = sum
+                                    }
+                                    let to = dst + (co * oh + stride * a + phase.py) * ow + phase.px
+                                    for b in 0..<nb { to[stride * b] = result[b] }
+                                }
+                            }
+                        }
+                    }
+                    a0 = a1
+                }
+            }
+        }
     }
 }
 

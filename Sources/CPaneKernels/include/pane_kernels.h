@@ -57,6 +57,19 @@ void pane_softmax_rows(float *s, int rows, int cols);
 /// The scalar reference of pane_softmax_rows (libm expf).
 void pane_softmax_rows_reference(float *s, int rows, int cols);
 
+/// Most output channels pane_deconv_row keeps in registers (more take the reference).
+#define PANE_DECONV_ROW_MAX_OUT 8
+
+/// One output row of a transposed convolution's phase with few output channels:
+/// out[co·nb + b] = bias[co] + Σ_t weights[co·terms + t] · lines[t][b] for b < nb, where a NULL
+/// lines[t] (an input row outside the image) adds nothing. The AVX2 path fuses the multiply-adds.
+void pane_deconv_row(int cout, int terms, const float *weights, const float *const *lines,
+                     const float *bias, int nb, float *out);
+
+/// The scalar reference of pane_deconv_row.
+void pane_deconv_row_reference(int cout, int terms, const float *weights, const float *const *lines,
+                               const float *bias, int nb, float *out);
+
 /// SHA-256 compression of `blocks` 64-byte blocks into `state` (padding is the caller's).
 /// Uses the x86 SHA extensions when present (pane_cpu_has_sha), else the reference.
 void pane_sha256_blocks(uint32_t state[8], const uint8_t *data, size_t blocks);
