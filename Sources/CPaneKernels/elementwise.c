@@ -65,7 +65,8 @@ void pane_gelu(float *x, size_t n) {
 // Probabilities below this are stored as 0. Masked scores (−100) and far-off keys otherwise give
 // values near FLT_MIN whose products with v are subnormal, and x86 handles subnormals in microcode:
 // the shifted-window attention of a Kodak image ran 2× slower for its 39 masked windows of 384. A
-// weight under 1e-20 cannot change an output that other weights (at least 1/t of them) dominate.
+// weight under 1e-20 changes an output that other weights (at least 1/t of them) dominate by a
+// negligible amount (at most its last bit).
 #define SOFTMAX_FLOOR 1e-20f
 
 void pane_softmax_rows_reference(float *s, int rows, int cols) {

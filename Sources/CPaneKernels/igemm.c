@@ -1,11 +1,14 @@
 // int8 GEMM for the quantized convolutions: int32 C = int8 A · uint8 B, with runtime dispatch.
-// Every path computes the same exact integer sums (|C| < k · 255 · 127 < 2^31 for k < 66,000),
-// so results do not depend on the CPU.
+// Every path computes the same exact integer sums (|C| ≤ k · 255 · 127 < 2^31 for k < 66,000 with
+// |A| ≤ 127: the model loader refuses −128), so results do not depend on the CPU.
 #include "pane_kernels.h"
 
 #include <immintrin.h>
 #include <math.h>
 #include <string.h>
+
+// The dequantizing epilogues multiply, then add, on every path: no FMA contraction anywhere here.
+#pragma STDC FP_CONTRACT OFF
 
 void pane_igemm_reference(int m, int n, int k,
                           const int8_t *a, int lda,
@@ -143,7 +146,7 @@ static void igemm_vnni512(int m, int n, int k, const int8_t *a, int lda, const u
             const int rows = k - 4 * q0 < 4 * kq ? k - 4 * q0 : 4 * kq;
             const uint8_t *bq = b + (size_t)(4 * q0) * ldb + j;
             pack_quads(kq, rows, cols < 16 ? cols : 16, bq, ldb, panel, 128);
-            pack_quads(kq, rows, cols > 16 ? cols - 16 : 0, bq + 16, ldb, panel + 64, 128);
+            pack_quads(kq, rows, cols > 16 ? cols - 16 : 0, bq + (cols > 16 ? 16 : 0), ldb, panel + 64, 128);
             const int first = q0 == 0;
             const dequantization *last = q0 + kq == quads ? dq : NULL;
             int32_t *cj = c + j;

@@ -210,7 +210,8 @@ static void sgemm_avx512(int m, int n, int k,
     }
 }
 
-static pane_cpu_path detected = -1;
+// Detected once; concurrent first calls store the same value (atomic, so no data race).
+static _Atomic int detected = -1;
 
 static pane_cpu_path supported(void) {
     __builtin_cpu_init();
@@ -235,8 +236,9 @@ static _Thread_local int forced = -1;
 
 pane_cpu_path pane_cpu_selected(void) {
     if (forced >= 0) return (pane_cpu_path)forced;
-    if ((int)detected < 0) detected = detect();
-    return detected;
+    int path = detected;
+    if (path < 0) detected = path = (int)detect();
+    return (pane_cpu_path)path;
 }
 
 pane_cpu_path pane_cpu_force(pane_cpu_path path) {

@@ -162,7 +162,7 @@ static void wgemm_vnni512(int m, int n, int k, const int16_t *a, int lda, const 
             const int rows = k - 2 * q0 < 2 * kp ? k - 2 * q0 : 2 * kp;
             const int16_t *bq = b + (size_t)(2 * q0) * ldb + j;
             pack_pairs(kp, rows, cols < 16 ? cols : 16, bq, ldb, lo, hi, 64);
-            pack_pairs(kp, rows, cols > 16 ? cols - 16 : 0, bq + 16, ldb, lo + 32, hi + 32, 64);
+            pack_pairs(kp, rows, cols > 16 ? cols - 16 : 0, bq + (cols > 16 ? 16 : 0), ldb, lo + 32, hi + 32, 64);
             int64_t *cj = c + j;
             int i = 0;
             for (; i + 6 <= m; i += 6) wgemm_vnni512_tile(6, cols, kp, a + (size_t)i * lda, lda, q0, lo, hi, cj + (size_t)i * ldc, ldc, q0 == 0);

@@ -267,8 +267,11 @@ public struct Deconv2D: Sendable {
                                     for (i, ky) in phase.ky.enumerated() {
                                         let iy = a + phase.dy[i]
                                         for (j, kx) in phase.kx.enumerated() {
-                                            let row = colBuf.baseAddress! + ((co * k + ky) * k + kx) * n + (iy - i0) * w
-                                            lines[t] = iy >= 0 && iy < h ? UnsafePointer(row + phase.dx[j] + lo) : nil
+                                            lines[t] = nil
+                                            if iy >= 0 && iy < h {
+                                                let row = colBuf.baseAddress! + ((co * k + ky) * k + kx) * n + (iy - i0) * w
+                                                lines[t] = UnsafePointer(row + phase.dx[j] + lo)
+                                            }
                                             t += 1
                                         }
                                     }

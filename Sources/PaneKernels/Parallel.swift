@@ -49,20 +49,25 @@ func gemm(m: Int, n: Int, k: Int,
     }
 }
 
-/// Instruction-set path of the C kernels (PANE_CPU=scalar|avx2 caps it for the whole process).
+/// Instruction-set path of the C kernels (the environment variable PANE_CPU=scalar|avx2 caps it
+/// for the whole process).
 public enum CPUPath: String, Sendable, Comparable {
     case scalar, avx2
-    /// AVX2 plus AVX-512 VNNI on 256-bit vectors: the int8 GEMM uses vpdpbusd.
+    /// AVX2 plus AVX-512 (F, VL, VNNI): 512-bit int8, int16 and float GEMMs.
     case vnni
 
     public static var current: CPUPath { CPUPath(pane_cpu_selected()) }
 
-    /// Forces a path for the whole process; returns the path in effect (scalar if unsupported).
     /// Forces `path` for the calling thread and the workers it starts (tests compare paths
     /// while other tests run); a path the CPU lacks gives scalar. Returns the path in effect.
     @discardableResult
     public static func force(_ path: CPUPath) -> CPUPath {
         CPUPath(pane_cpu_force(path.c))
+    }
+
+    /// Drops the calling thread's forced path (back to the process's path).
+    public static func clearForced() {
+        pane_cpu_set_override(-1)
     }
 
     /// The calling thread's forced path (−1: none), to hand to `run(under:)` on workers.

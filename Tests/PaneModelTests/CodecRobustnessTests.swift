@@ -163,13 +163,13 @@ import PaneKernels
 }
 
 /// Scalar and AVX2 kernels: the integer latents are the same bit for bit, the images nearly so.
-/// `CPUPath.force` is process-wide, so this suite runs serially and restores the path.
+/// `CPUPath.force` applies to this test's thread and its workers; the suite runs serially and
+/// clears it after each case.
 @Suite(.serialized) struct CPUPathConformanceTests {
     let codec = Conformance.codec
 
     func under<T>(_ path: CPUPath, _ body: () throws -> T) rethrows -> T {
-        let before = CPUPath.current
-        defer { CPUPath.force(before) }
+        defer { CPUPath.clearForced() }
         CPUPath.force(path)
         return try body()
     }

@@ -24,8 +24,7 @@ import PaneMetrics
 
     /// Runs body on each path this CPU has (scalar always; AVX2 and VNNI where present).
     func onEveryPath(_ body: (CPUPath) -> Void) -> [CPUPath] {
-        let before = CPUPath.current
-        defer { CPUPath.force(before) }
+        defer { CPUPath.clearForced() }
         var ran: [CPUPath] = []
         for path in [CPUPath.scalar, .avx2, .vnni] where CPUPath.force(path) == path {
             body(path)

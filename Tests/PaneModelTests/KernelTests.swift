@@ -28,8 +28,7 @@ import CPaneKernels
         let c0 = (0..<(m * n)).map { _ in Float.random(in: -1...1, using: &rng) }
         var reference = c0
         pane_sgemm_reference(Int32(m), Int32(n), Int32(k), a, Int32(k), b, Int32(n), &reference, Int32(n))
-        let before = CPUPath.current
-        defer { CPUPath.force(before) }
+        defer { CPUPath.clearForced() }
         var results: [CPUPath: [Float]] = [:]
         for path in [CPUPath.scalar, .avx2, .vnni] where CPUPath.force(path) == path {
             var fast = c0
@@ -81,8 +80,7 @@ import CPaneKernels
         }
         var exact = [Int64](repeating: 0, count: m * n)
         for i in 0..<m { for p in 0..<k { for j in 0..<n { exact[i * n + j] += Int64(a[i * lda + p]) * Int64(b[p * n + j]) } } }
-        let before = CPUPath.current
-        defer { CPUPath.force(before) }
+        defer { CPUPath.clearForced() }
         var tested: [CPUPath] = []
         for path in [CPUPath.scalar, .avx2, .vnni] where CPUPath.force(path) == path {
             tested.append(path)
@@ -144,8 +142,7 @@ import CPaneKernels
     /// Forcing a path is per thread (a test comparing paths does not change what concurrently
     /// running tests compute) and reaches the workers of Parallel.forEach.
     @Test func forcedPathIsPerThreadAndReachesWorkers() {
-        let before = CPUPath.current
-        defer { CPUPath.force(before) }
+        defer { CPUPath.clearForced() }
         let unforced = pathOnAnotherThread()
         CPUPath.force(.scalar)
         var seen = [CPUPath](repeating: .vnni, count: 16)
@@ -158,20 +155,21 @@ import CPaneKernels
         let before = CPUPath.current
         #expect(CPUPath.force(.scalar) == .scalar)
         #expect(CPUPath.current == .scalar)
-        CPUPath.force(before)
+        CPUPath.clearForced()
         #expect(CPUPath.current == before)
     }
 
     /// A transposed convolution is the adjoint of the convolution with the same weights:
-    /// <conv(x), y> = <x, deconv(y)> when both have no bias.
-    @Test func deconvIsAdjointOfConv() {
-        var rng = Generator(state: 7)
-        let cin = 3, cout = 4, k = 5
+    /// <conv(x), y> = <x, deconv(y)> without bias. Cases: 3 output channels (Deconv2D's `direct`
+    /// path), 12 (the phases' GEMMs), and a 1×1 kernel with stride 2 (phases without taps).
+    @Test(arguments: [(3, 4, 5, 2), (12, 6, 5, 2), (3, 4, 1, 0)])
+    func deconvIsAdjointOfConv(cin: Int, cout: Int, k: Int, p: Int) {
+        var rng = Generator(state: UInt64(7 + cin))
         let weight = (0..<(cout * cin * k * k)).map { _ in Float.random(in: -1...1, using: &rng) }
-        let conv = Conv2D(inChannels: cin, outChannels: cout, kernel: k, stride: 2, padding: 2,
+        let conv = Conv2D(inChannels: cin, outChannels: cout, kernel: k, stride: 2, padding: p,
                           weight: weight, bias: [Float](repeating: 0, count: cout))
         // ConvTranspose2d weight layout is in × out × k × k with in = conv's out.
-        let deconv = Deconv2D(inChannels: cout, outChannels: cin, kernel: k, stride: 2, padding: 2, outputPadding: 1,
+        let deconv = Deconv2D(inChannels: cout, outChannels: cin, kernel: k, stride: 2, padding: p, outputPadding: 1,
                               weight: weight, bias: [Float](repeating: 0, count: cin))
         let x = Tensor(channels: cin, height: 12, width: 8, data: (0..<(cin * 96)).map { _ in Float.random(in: -1...1, using: &rng) })
         let y = Tensor(channels: cout, height: 6, width: 4, data: (0..<(cout * 24)).map { _ in Float.random(in: -1...1, using: &rng) })

@@ -96,8 +96,8 @@ void pane_wgemm_reference(int m, int n, int k,
                           const int16_t *b, int ldb,
                           int64_t *c, int ldc);
 
-/// C[m×n] = A[m×k] · B[k×n] in int32: A int8, B uint8, all row-major. Exact on every path
-/// (VNNI, AVX2, scalar) for k < 66,000.
+/// C[m×n] = A[m×k] · B[k×n] in int32: A int8 in −127…127, B uint8, all row-major. Exact on every
+/// path (VNNI, AVX2, scalar) for k < 66,000.
 /// REQUIRES: lda ≥ 4·⌈k/4⌉ and A's entries k..<4·⌈k/4⌉ of every row are zero (the kernels read
 /// A in groups of 4); buffers do not alias. Single-threaded; does not allocate.
 void pane_igemm(int m, int n, int k,
@@ -111,8 +111,8 @@ void pane_igemm_reference(int m, int n, int k,
                           const uint8_t *b, int ldb,
                           int32_t *c, int ldc);
 
-/// pane_igemm with the dequantization fused into its epilogue (the 512-bit path writes each tile
-/// once, as floats): C[i][j] = (float)(Σ − correction[i]) · scale[i] + bias[i], multiplied then
+/// pane_igemm with the dequantization fused into its epilogue (the 512-bit path keeps the int32
+/// sums of earlier K blocks in C itself and writes the floats after the last block): C[i][j] = (float)(Σ − correction[i]) · scale[i] + bias[i], multiplied then
 /// added (two roundings, no FMA), so every path gives the same bits. correction may be NULL (0).
 /// REQUIRES: as pane_igemm; C is m rows of ldc floats.
 void pane_igemm_dequantize(int m, int n, int k,
