@@ -24,7 +24,7 @@ let package = Package(
         .target(name: "PaneMetrics", dependencies: ["PaneImageIO"]),
         .target(name: "CPaneKernels", cSettings: [.unsafeFlags(["-O3"])]),
         .target(name: "PaneKernels", dependencies: ["CPaneKernels"], swiftSettings: release),
-        .target(name: "PaneModel", dependencies: ["PaneKernels", "CPaneKernels"], swiftSettings: release),
+        .target(name: "PaneModel", dependencies: ["PaneKernels", "CPaneKernels", "CZlib"], swiftSettings: release),
         // rANS over integer CDF tables; identical bytes to Training/rans.py.
         .target(name: "PaneEntropy", swiftSettings: release),
         // The .pane container: header, sections, CRC-32; identical bytes to Training/bitstream.py.

@@ -15,6 +15,7 @@ import hashlib
 import json
 import math
 import sys
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -174,7 +175,9 @@ def export(net: PaneNet, name: str, out_dir: Path, iteration: int = 0, int_model
     weights = out_dir / f"{name}.safetensors"
     save_file(tensors, str(weights), metadata={"format": FORMAT, "version": str(FORMAT_VERSION)})
     manifest["weights"] = weights.name
-    manifest["sha256"] = hashlib.sha256(weights.read_bytes()).hexdigest()
+    data = weights.read_bytes()
+    manifest["sha256"] = hashlib.sha256(data).hexdigest()
+    manifest["crc32"] = f"{zlib.crc32(data):08x}"   # the integrity check at load (Manifest.swift)
     (out_dir / f"{name}.json").write_text(json.dumps(manifest, indent=1) + "\n")
     return manifest
 

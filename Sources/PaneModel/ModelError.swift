@@ -21,7 +21,7 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
         case let .unsupportedVersion(found, supported):
             return "model format version \(found) is newer than this pane supports (\(supported)); upgrade pane"
         case let .checksumMismatch(expected, actual):
-            return "model weights do not match the manifest (sha256 \(actual.prefix(12))…, expected \(expected.prefix(12))…)"
+            return "model weights do not match the manifest (\(actual.prefix(19))…, expected \(expected.prefix(19))…)"
         case let .missingField(field): return "model manifest lacks field '\(field)'"
         case let .invalidField(field, why): return "model manifest field '\(field)' is invalid: \(why)"
         case let .missingTensor(name): return "model weights lack tensor '\(name)'"

@@ -1,3 +1,4 @@
+import CZlib
 import Foundation
 import PaneKernels
 
@@ -30,7 +31,7 @@ public struct PaneNetwork: Sendable {
     public var anchors: Int { manifest.lambdas.count }
 
     /// Loads `<name>.json` and the weights it names, with every check of STYLE.md rule 13:
-    /// format and version, sha256, every tensor present with its shape, no tensor left unused.
+    /// format and version, checksum (crc32, else sha256), every tensor present with its shape, no tensor left unused.
     public init(manifestURL: URL) throws {
         let data: Data
         do { data = try Data(contentsOf: manifestURL) } catch {
@@ -71,8 +72,23 @@ public struct PaneNetwork: Sendable {
         return bytes
     }
 
+    /// zlib's CRC-32 of `bytes` as 8 lower-case hex digits (the manifest's `crc32`).
+    static func crc32Hex(_ bytes: [UInt8]) -> String {
+        var crc = crc32(0, nil, 0)
+        bytes.withUnsafeBufferPointer { buffer in
+            var start = 0
+            while start < buffer.count {   // zlib takes at most UInt32.max bytes a call
+                let count = min(buffer.count - start, Int(UInt32.max))
+                crc = crc32(crc, buffer.baseAddress! + start, UInt32(count))
+                start += count
+            }
+        }
+        let hex = String(UInt32(truncatingIfNeeded: crc), radix: 16)
+        return String(repeating: "0", count: 8 - hex.count) + hex
+    }
+
     /// The checks of `init(manifestURL:)` on a manifest in memory; `weights` reads the file the
-    /// manifest names. `checkDigest: false` skips the sha256 (the model-file fuzz target, which
+    /// manifest names. `checkDigest: false` skips the checksum (the model-file fuzz target, which
     /// pairs mutated manifests with fixed weights).
     public init(manifestData data: Data, name: String, checkDigest: Bool = true,
                 weights: (String) throws -> [UInt8]) throws {
@@ -94,9 +110,16 @@ public struct PaneNetwork: Sendable {
         }
         let bytes = try weights(manifest.weights)
         if checkDigest {
-            let digest = SHA256.hex(bytes)
-            guard digest == manifest.sha256.lowercased() else {
-                throw ModelError.checksumMismatch(expected: manifest.sha256, actual: digest)
+            if let expected = manifest.crc32 {
+                let actual = Self.crc32Hex(bytes)
+                guard actual == expected.lowercased() else {
+                    throw ModelError.checksumMismatch(expected: "crc32 " + expected, actual: "crc32 " + actual)
+                }
+            } else {
+                let digest = SHA256.hex(bytes)
+                guard digest == manifest.sha256.lowercased() else {
+                    throw ModelError.checksumMismatch(expected: "sha256 " + manifest.sha256, actual: "sha256 " + digest)
+                }
             }
         }
         try self.init(manifest: manifest, weights: try SafeTensors(bytes: bytes, source: manifest.weights))

@@ -22,7 +22,10 @@ import CPaneKernels
         /// Writes both files (refreshing the checksum unless `keepChecksum`) and loads them.
         func load(keepChecksum: Bool = false) throws -> PaneNetwork {
             var m = manifest
-            if !keepChecksum { m["sha256"] = SHA256.hex(weights) }
+            if !keepChecksum {
+                m["sha256"] = SHA256.hex(weights)
+                if m["crc32"] != nil { m["crc32"] = PaneNetwork.crc32Hex(weights) }
+            }
             try Data(weights).write(to: dir.appendingPathComponent(m["weights"] as! String))
             let url = dir.appendingPathComponent("model.json")
             try JSONSerialization.data(withJSONObject: m).write(to: url)
@@ -91,13 +94,29 @@ import CPaneKernels
         print("SHA-256 extensions: \(pane_cpu_has_sha() == 1 ? "used" : "not available")")
     }
 
+    /// One flipped bit in the weights: refused by the crc32, and by the sha256 of a manifest
+    /// without crc32 (older exports).
     @Test func checksumMismatchIsRefused() throws {
         var s = try Scratch()
         s.weights[s.weights.count - 1] ^= 1
-        let actual = SHA256.hex(s.weights)
-        expectError(.checksumMismatch(expected: s.manifest["sha256"] as! String, actual: actual)) {
+        #expect(s.manifest["crc32"] != nil, "the shipped manifest carries a crc32")
+        expectError(.checksumMismatch(expected: "crc32 " + (s.manifest["crc32"] as! String),
+                                      actual: "crc32 " + PaneNetwork.crc32Hex(s.weights))) {
             _ = try s.load(keepChecksum: true)
         }
+        var old = try Scratch()   // load() removes its directory
+        old.weights[old.weights.count - 1] ^= 1
+        old.manifest["crc32"] = nil
+        expectError(.checksumMismatch(expected: "sha256 " + (old.manifest["sha256"] as! String),
+                                      actual: "sha256 " + SHA256.hex(old.weights))) {
+            _ = try old.load(keepChecksum: true)
+        }
+    }
+
+    /// zlib's CRC-32 check value.
+    @Test func crc32KnownValue() {
+        #expect(PaneNetwork.crc32Hex(Array("123456789".utf8)) == "cbf43926")
+        #expect(PaneNetwork.crc32Hex([]) == "00000000")
     }
 
     @Test func newerVersionIsRefused() throws {

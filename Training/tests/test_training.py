@@ -1,6 +1,7 @@
 """Tests of the PyTorch side: shapes, rate control, export round trip, smoke training."""
 import json
 import sys
+import zlib
 from pathlib import Path
 
 import pytest
@@ -110,6 +111,8 @@ def test_export_then_load_gives_identical_outputs(tmp_path):
     tensors = load_file(str(tmp_path / "t.safetensors"))
     on_disk = json.loads((tmp_path / "t.json").read_text())
     assert on_disk["sha256"] == manifest["sha256"]
+    weights = (tmp_path / "t.safetensors").read_bytes()
+    assert on_disk["crc32"] == f"{zlib.crc32(weights):08x}"   # what the Swift loader checks
     conv = net.g_a[0]
     assert torch.equal(tensors["g_a.0.weight"], conv.weight.detach())
     beta, gamma = net.g_a[1].effective()
