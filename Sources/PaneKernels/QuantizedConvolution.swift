@@ -136,7 +136,7 @@ public struct Conv2DInt8: Sendable {
     }
 
     /// The layer's output: the GEMM's epilogue dequantizes (pane_igemm_dequantize), the same
-    /// floats as `dequantize(accumulators)`, written once.
+    /// floats as `Float(accumulator) · outScale + bias`, written once.
     public func callAsFunction(_ x: Tensor) -> Tensor {
         let (oh, ow) = outputSize(height: x.height, width: x.width)
         var out = [Float].scratch(count: outChannels * oh * ow)
@@ -450,22 +450,4 @@ func subtracting(_ correction: [Int32], from acc: [Int32], channels: Int) -> [In
         for i in (c * plane)..<((c + 1) * plane) { out[i] &-= correction[c] }
     }
     return out
-}
-
-/// y = acc · scale[c] + bias[c] per channel plane (multiply, then add), channels split across threads.
-func dequantize(_ acc: [Int32], channels: Int, height: Int, width: Int, _ scale: [Float], _ bias: [Float]) -> Tensor {
-    let plane = height * width
-    var out = [Float].scratch(count: acc.count)
-    acc.withUnsafeBufferPointer { a in
-        out.withUnsafeMutableBufferPointer { o in
-            let parts = Parallel.ranges(channels, grain: 1)
-            Parallel.forEach(parts.count) { part in
-                for c in parts[part] {
-                    let sc = scale[c], b = bias[c]
-                    for i in (c * plane)..<((c + 1) * plane) { o[i] = Float(a[i]) * sc + b }
-                }
-            }
-        }
-    }
-    return Tensor(channels: channels, height: height, width: width, data: out)
 }
