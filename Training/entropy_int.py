@@ -289,13 +289,14 @@ class IntegerEntropyModel:
             t = np.asarray(tensors[name])
             if tuple(t.shape) != tuple(shape):
                 raise ValueError(f"{name}: shape {tuple(t.shape)}, expected {tuple(shape)}")
-            if t.dtype != dtype:
-                raise ValueError(f"{name}: dtype {t.dtype}, expected {np.dtype(dtype)}")
+            accepted = (np.int16, np.int32) if dtype == "weight" else (dtype,)
+            if t.dtype not in [np.dtype(d) for d in accepted]:
+                raise ValueError(f"{name}: dtype {t.dtype}, expected {' or '.join(str(np.dtype(d)) for d in accepted)}")
             return t.astype(np.int64)
 
         def layer(name, kind, cin, cout, k, stride, padding, output_padding, relu, requantized=True):
             shape = (cin, cout, k, k) if kind == "deconv" else (cout, cin, k, k)
-            w = tensor(f"{name}.weight", shape, np.int32)
+            w = tensor(f"{name}.weight", shape, "weight")  # int16 (int32 in older model files)
             if np.abs(w).max(initial=0) > ACT_MAX:
                 raise ValueError(f"{name}: weights exceed int16")
             b = tensor(f"{name}.bias", (cout,), np.int64)
@@ -321,6 +322,8 @@ class IntegerEntropyModel:
 
             mean, scale, lrp = pair("cc_mean", cin), pair("cc_scale", cin, False), pair("lrp", cin + size)
             thresholds = tensor(f"int.cc_scale.{i}.thresholds", (size, levels - 1), np.int64)
+            if (np.diff(thresholds, axis=1) < 0).any():
+                raise ValueError(f"int.cc_scale.{i}.thresholds: not ascending")
             y_m = tensor(f"int.yhat.{i}.multiplier", (size,), np.int32)
             y_shift = tensor(f"int.yhat.{i}.shift", (size,), np.int32)
             if not ((y_shift >= 1) & (y_shift <= 62)).all():
@@ -409,6 +412,11 @@ class IntegerEntropyModel:
         for k, v in out.items():
             if k.endswith(".thresholds") or k.endswith(".bias"):
                 continue  # int64: in accumulator units (σ or b divided by a tiny weight scale)
+            if k.endswith(".weight"):  # |w| ≤ ACT_MAX: stored as int16, half the bytes of int32
+                if np.abs(v).max(initial=0) > ACT_MAX:
+                    raise ValueError(f"{k} does not fit int16")
+                out[k] = v.astype(np.int16)
+                continue
             if np.abs(v).max(initial=0) >= 2 ** 31 - 1:
                 raise ValueError(f"{k} does not fit int32")
             out[k] = v.astype(np.int32)

@@ -76,10 +76,16 @@ def main(argv=None):
     ap.add_argument("--steps", type=int, default=10)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--autocast", action="store_true", help="also time bf16 autocast")
+    ap.add_argument("--checkpoint", type=Path, default=Path(__file__).resolve().parent / "checkpoint.pt",
+                    help="measure the network of this checkpoint's config (default config if missing)")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    net = PaneNet(Config())
+    cfg = Config()
+    if args.checkpoint.exists():
+        cfg = Config(**torch.load(args.checkpoint, map_location="cpu", weights_only=False)["config"])
+    net = PaneNet(cfg)
+    print(f"network: N {cfg.N}, M {cfg.M}, Nz {cfg.Nz}, {cfg.slices} slices, {len(cfg.lambdas)} anchors")
     print(f"parameters: {sum(p.numel() for p in net.parameters()) / 1e6:.2f} M")
     for k, v in costs(net).items():
         print(f"kMAC/px {k}: {v:.1f}")

@@ -327,6 +327,7 @@ def main(argv=None):
     ap.add_argument("--per-tensor", action="store_true", help="one input range per layer, not per channel")
     ap.add_argument("--export", action="store_true", help="write Models/<name>.{json,safetensors}")
     ap.add_argument("--name", default="pane-int8")
+    ap.add_argument("--out", type=Path, default=ROOT / "Models", help="with --export: the model folder")
     ap.add_argument("--fixtures", type=Path, default=ROOT / "Tests" / "PaneModelTests" / "Fixtures" / "int8",
                     help="with --export: where the int8 parity fixtures go")
     ap.add_argument("--threads", type=int, default=2)
@@ -350,8 +351,8 @@ def main(argv=None):
             print(f"position {p:.2f}: fp32 {a[0]:.4f} bpp {a[1]:.3f} dB | int8 {b[0]:.4f} bpp {b[1]:.3f} dB")
         print(f"BD-rate int8 vs fp32 on {len(images)} Kodak images (likelihood rate): {bd_rate(fp32, int8):+.2f}%")
     if args.export:
-        manifest = export(qnet, args.name, ROOT / "Models", iteration)
-        print(f"wrote Models/{args.name}.safetensors ({manifest['sha256'][:12]})")
+        manifest = export(qnet, args.name, args.out, iteration)
+        print(f"wrote {args.out / args.name}.safetensors ({manifest['sha256'][:12]})")
         if args.fixtures:
             write_fixtures(qnet, manifest, args.fixtures, ROOT / "Samples" / "kodim23.png")
             print(f"wrote int8 parity fixtures to {args.fixtures}")

@@ -57,6 +57,8 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             for name in file.entries.keys.sorted() {
                 _ = try? file.floats(name)
                 _ = try? file.ints(name)
+                _ = try? file.int16s(name)
+                _ = try? file.int8s(name)
                 _ = try? file.int64s(name)
             }
         }

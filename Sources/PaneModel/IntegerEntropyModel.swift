@@ -47,54 +47,76 @@ public struct IntegerEntropyModel: Sendable {
         }
 
         private func accumulateConv(_ x: IntTensor, _ input: [Int16]) -> IntTensor {
-            let h = x.height, w = x.width, k = kernel, s = stride, p = padding
-            let oh = (h + 2 * p - k) / s + 1, ow = (w + 2 * p - k) / s + 1
-            let plane = oh * ow, rows = inChannels * k * k
-            // im2col, every element written once (no zero fill first), input channels split
-            // across threads; the values are integers, so nothing depends on the split.
+            let (oh, ow) = outputSize(height: x.height, width: x.width)
+            let plane = oh * ow, rows = inChannels * kernel * kernel
             let col = [Int16](unsafeUninitializedCapacity: rows * plane) { buffer, initialized in
                 input.withUnsafeBufferPointer { src in
-                    let parts = Parallel.ranges(inChannels, grain: 1)
-                    Parallel.forEach(parts.count) { part in
-                        for ci in parts[part] {
-                            let channel = src.baseAddress! + ci * h * w
-                            for ky in 0..<k {
-                                for kx in 0..<k {
-                                    let row = buffer.baseAddress! + ((ci * k + ky) * k + kx) * plane
-                                    // Output columns whose input column is inside: ox in lo..<hi.
-                                    let lo = min(ow, max(0, floorDivision(p - kx + s - 1, s)))
-                                    let hi = max(lo, min(ow, floorDivision(w - 1 + p - kx, s) + 1))
-                                    for oy in 0..<oh {
-                                        let iy = oy * s - p + ky
-                                        let dst = row + oy * ow
-                                        guard iy >= 0 && iy < h else {
-                                            dst.initialize(repeating: 0, count: ow)
-                                            continue
-                                        }
-                                        dst.initialize(repeating: 0, count: lo)
-                                        (dst + hi).initialize(repeating: 0, count: ow - hi)
-                                        let line = channel + iy * w
-                                        for ox in lo..<hi { dst[ox] = line[ox * s - p + kx] }
-                                    }
-                                }
-                            }
-                        }
-                    }
+                    im2col(src.baseAddress!, channels: inChannels, height: x.height, width: x.width, into: buffer.baseAddress!)
                 }
                 initialized = rows * plane
             }
-            var out = product(m: outChannels, n: plane, k: rows, col)
+            return col.withUnsafeBufferPointer { accumulate(columns: $0.baseAddress!, height: oh, width: ow) }
+        }
+
+        func outputSize(height h: Int, width w: Int) -> (Int, Int) {
+            ((h + 2 * padding - kernel) / stride + 1, (w + 2 * padding - kernel) / stride + 1)
+        }
+
+        /// The convolution's int64 accumulators (bias included) from its im2col matrix: `inChannels·k·k`
+        /// rows of `height·width` int16, as `im2col` writes them.
+        func accumulate(columns: UnsafePointer<Int16>, height oh: Int, width ow: Int) -> IntTensor {
+            precondition(!transposed)
+            let plane = oh * ow
+            var out = product(m: outChannels, n: plane, k: inChannels * kernel * kernel, columns)
             for oc in 0..<outChannels {
                 for i in (oc * plane)..<((oc + 1) * plane) { out[i] += bias[oc] }
             }
             return IntTensor(channels: outChannels, height: oh, width: ow, data: out)
         }
 
+        /// im2col of `channels` planes of `height × width` int16 for this convolution: rows ordered
+        /// (channel, ky, kx), every element written once (no zero fill first), channels split across
+        /// threads (the values are integers, so nothing depends on the split). The rows of a channel
+        /// depend on that channel only, so the matrix of a concatenation is the concatenation of the
+        /// parts' matrices (`ColumnCache` relies on this).
+        func im2col(_ src: UnsafePointer<Int16>, channels: Int, height h: Int, width w: Int,
+                    into buffer: UnsafeMutablePointer<Int16>) {
+            let k = kernel, s = stride, p = padding
+            let (oh, ow) = outputSize(height: h, width: w)
+            let plane = oh * ow
+            let parts = Parallel.ranges(channels, grain: 1)
+            Parallel.forEach(parts.count) { part in
+                for ci in parts[part] {
+                    let channel = src + ci * h * w
+                    for ky in 0..<k {
+                        for kx in 0..<k {
+                            let row = buffer + ((ci * k + ky) * k + kx) * plane
+                            // Output columns whose input column is inside: ox in lo..<hi.
+                            let lo = min(ow, max(0, floorDivision(p - kx + s - 1, s)))
+                            let hi = max(lo, min(ow, floorDivision(w - 1 + p - kx, s) + 1))
+                            for oy in 0..<oh {
+                                let iy = oy * s - p + ky
+                                let dst = row + oy * ow
+                                guard iy >= 0 && iy < h else {
+                                    dst.initialize(repeating: 0, count: ow)
+                                    continue
+                                }
+                                dst.initialize(repeating: 0, count: lo)
+                                (dst + hi).initialize(repeating: 0, count: ow - hi)
+                                let line = channel + iy * w
+                                for ox in lo..<hi { dst[ox] = line[ox * s - p + kx] }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+
         private func accumulateTransposed(_ x: IntTensor, _ input: [Int16]) -> IntTensor {
             let h = x.height, w = x.width, k = kernel, s = stride, p = padding
             let oh = (h - 1) * s - 2 * p + k + outputPadding, ow = (w - 1) * s - 2 * p + k + outputPadding
             let plane = h * w, outPlane = oh * ow, rows = outChannels * k * k
-            let col = product(m: rows, n: plane, k: inChannels, input)
+            let col = input.withUnsafeBufferPointer { product(m: rows, n: plane, k: inChannels, $0.baseAddress!) }
             var out = [Int64](repeating: 0, count: outChannels * outPlane)
             for oc in 0..<outChannels {
                 for i in 0..<outPlane { out[oc * outPlane + i] = bias[oc] }
@@ -116,13 +138,10 @@ public struct IntegerEntropyModel: Sendable {
         }
 
         /// weight (m × k) · b (k × n), exact.
-        private func product(m: Int, n: Int, k: Int, _ b: [Int16]) -> [Int64] {
+        private func product(m: Int, n: Int, k: Int, _ b: UnsafePointer<Int16>) -> [Int64] {
             [Int64](unsafeUninitializedCapacity: m * n) { c, initialized in
                 weight.withUnsafeBufferPointer { a in
-                    b.withUnsafeBufferPointer { bp in
-                        exactIntegerGEMM(m: m, n: n, k: k, a.baseAddress!, lda: lda, bp.baseAddress!, ldb: n,
-                                         c.baseAddress!, ldc: n)
-                    }
+                    exactIntegerGEMM(m: m, n: n, k: k, a.baseAddress!, lda: lda, b, ldb: n, c.baseAddress!, ldc: n)
                 }
                 initialized = m * n
             }
@@ -216,23 +235,64 @@ public struct IntegerEntropyModel: Sendable {
     /// The slice loop shared by encoder and decoder. `symbols(i, means, scaleIndexes)` returns the
     /// integer symbols q of slice i (the encoder computes them from y, the decoder reads them).
     /// Returns ŷ in fixed point (units of 2^−meanBits), all slices concatenated.
+    ///
+    /// Computes what `sliceParameters` and `residual` compute, but builds each input's im2col
+    /// matrix once: every slice network's first layer reads [hyper half, contexts of earlier
+    /// slices (, this slice's context)], a prefix of one growing matrix (`ColumnCache`), instead
+    /// of concatenating and unfolding it again for each of the 3 networks of every slice.
     public func runSlices(hyper: IntTensor, sliceSize: Int,
                           symbols: (Int, [Int64], [Int32]) throws -> [Int32]) rethrows -> IntTensor {
-        var previous: [IntTensor] = [], outputs: [IntTensor] = []
-        for i in 0..<slices.count {
-            let (mu, index) = sliceParameters(i, hyper: hyper, previous: previous)
+        let m = hyper.channels / 2, count = slices.count
+        let unfold = slices[0].meanHidden  // every hidden layer is a 3×3, stride 1, padding 1 convolution
+        let meanColumns = ColumnCache(unfold, rows: m + sliceSize * count, height: hyper.height, width: hyper.width)
+        let scaleColumns = ColumnCache(unfold, rows: m + sliceSize * max(0, count - 1), height: hyper.height,
+                                       width: hyper.width)
+        meanColumns.append(hyper.channels(0..<m))
+        scaleColumns.append(hyper.channels(m..<(2 * m)))
+        var outputs: [IntTensor] = []
+        for i in 0..<count {
+            let s = slices[i]
+            let mu = Self.requantize(s.meanFinal.accumulate(meanColumns.layer(s.meanHidden)), s.meanFinal.multiplier,
+                                     s.meanFinal.shift, lo: -(1 << 40), hi: 1 << 40).data
+            let index = scaleIndexes(i, s.scaleFinal.accumulate(scaleColumns.layer(s.scaleHidden)))
             let q = try symbols(i, mu, index)
             precondition(q.count == mu.count, "slice \(i): \(q.count) symbols for \(mu.count) positions")
             var yHat = IntTensor(channels: sliceSize, height: hyper.height, width: hyper.width,
                                  data: zip(q, mu).map { Int64($0) << Int64(meanBits) + $1 })
-            let r = residual(i, hyper: hyper, previous: previous, context: context(i, yHat))
-            for j in 0..<yHat.data.count { yHat.data[j] += r[j] }
-            previous.append(context(i, yHat))
+            meanColumns.append(context(i, yHat))
+            let r = Self.requantize(s.lrpFinal.accumulate(meanColumns.layer(s.lrpHidden)), s.lrpFinal.multiplier,
+                                    s.lrpFinal.shift, lo: -lrpRange, hi: lrpRange)
+            for j in 0..<yHat.data.count { yHat.data[j] += lrpTable[Int(r.data[j] + lrpRange)] }
+            if i + 1 < count { scaleColumns.append(context(i, yHat)) }
+            meanColumns.replaceLast(context(i, yHat))
             outputs.append(yHat)
         }
         return .concatenate(outputs)
     }
+
+    /// Scale indexes from the final scale layer's accumulators: the number of thresholds exceeded
+    /// (thresholds ascend, so a binary search gives the same count).
+    func scaleIndexes(_ i: Int, _ acc: IntTensor) -> [Int32] {
+        let plane = acc.height * acc.width, levels = scaleLevels - 1
+        var index = [Int32](repeating: 0, count: acc.data.count)
+        slices[i].thresholds.withUnsafeBufferPointer { thresholds in
+            for c in 0..<acc.channels {
+                let t = thresholds.baseAddress! + c * levels
+                for j in (c * plane)..<((c + 1) * plane) {
+                    let a = acc.data[j]
+                    var lo = 0, hi = levels  // count of t[0..<levels] below a: first n with t[n] >= a
+                    while lo < hi {
+                        let mid = (lo + hi) >> 1
+                        if t[mid] < a { lo = mid + 1 } else { hi = mid }
+                    }
+                    index[j] = Int32(lo)
+                }
+            }
+        }
+        return index
+    }
 }
+
 
 extension IntegerEntropyModel {
     init(_ spec: Manifest.EntropyInt, config: Manifest.Config, slices sliceSpec: Manifest.Slices,
@@ -246,8 +306,7 @@ extension IntegerEntropyModel {
         }
         func layer(_ name: String, transposed: Bool, cin: Int, cout: Int, k: Int, stride: Int, padding: Int,
                    outputPadding: Int, relu: Bool, requantized: Bool = true) throws -> Layer {
-            let raw = try store.ints("\(name).weight", transposed ? [cin, cout, k, k] : [cout, cin, k, k]).values
-            var w = raw.map(Int64.init)
+            var w = try store.smallInts("\(name).weight", transposed ? [cin, cout, k, k] : [cout, cin, k, k])
             if transposed {
                 let kk = k * k
                 var t = [Int64](repeating: 0, count: w.count)
@@ -296,6 +355,12 @@ extension IntegerEntropyModel {
             let (sh, sf) = try pair("cc_scale", cin, scale: true)
             let (lh, lf) = try pair("lrp", cin + size)
             let thresholds = try store.int64s("int.cc_scale.\(i).thresholds", [size, scaleLevels - 1])
+            let levels = scaleLevels - 1
+            for c in 0..<size where levels > 1 {
+                guard (1..<levels).allSatisfy({ thresholds[c * levels + $0 - 1] <= thresholds[c * levels + $0] }) else {
+                    throw ModelError.invalidField("int.cc_scale.\(i).thresholds", "not ascending")
+                }
+            }
             let ym = try store.ints("int.yhat.\(i).multiplier", [size]).values.map(Int64.init)
             let ys = try store.ints("int.yhat.\(i).shift", [size]).values.map(Int64.init)
             guard ys.allSatisfy({ $0 >= 1 && $0 <= 62 }) else { throw ModelError.invalidField("int.yhat.\(i).shift", "out of range") }
@@ -303,5 +368,55 @@ extension IntegerEntropyModel {
                          lrpHidden: lh, lrpFinal: lf, yMultiplier: ym, yShift: ys)
         }
         lrpTable = try store.ints("int.lrp_table", [2 * spec.lrp_range + 1]).values.map(Int64.init)
+    }
+}
+
+/// The im2col matrix of a growing channel concatenation [hyper half, context 0, context 1, …] for
+/// the slice networks' first layers (all 3×3, stride 1, padding 1): appending a part unfolds only
+/// that part, and a layer reading the first `inChannels` channels multiplies a prefix of the rows.
+private final class ColumnCache {
+    let unfold: IntegerEntropyModel.Layer
+    let height: Int, width: Int, capacity: Int
+    let storage: UnsafeMutablePointer<Int16>
+    private(set) var channels = 0
+    private var lastChannels = 0
+
+    init(_ unfold: IntegerEntropyModel.Layer, rows: Int, height: Int, width: Int) {
+        precondition(unfold.kernel == 3 && unfold.stride == 1 && unfold.padding == 1 && !unfold.transposed)
+        self.unfold = unfold
+        self.height = height; self.width = width; self.capacity = rows
+        storage = .allocate(capacity: max(1, rows * 9 * height * width))
+    }
+
+    deinit { storage.deallocate() }
+
+    private var rowLength: Int { 9 * height * width }
+
+    func append(_ x: IntegerEntropyModel.IntTensor) {
+        precondition(channels + x.channels <= capacity && x.height == height && x.width == width)
+        // Every slice input is clamped to ±32767 (hyper features, contexts), so this never traps.
+        let input = x.data.map { Int16($0) }
+        input.withUnsafeBufferPointer {
+            unfold.im2col($0.baseAddress!, channels: x.channels, height: height, width: width,
+                          into: storage + channels * rowLength)
+        }
+        channels += x.channels
+        lastChannels = x.channels
+    }
+
+    /// Unfolds `x` over the part appended last (same channel count).
+    func replaceLast(_ x: IntegerEntropyModel.IntTensor) {
+        precondition(x.channels == lastChannels)
+        channels -= lastChannels
+        append(x)
+    }
+
+    /// `layer` (reading the first `layer.inChannels` channels) applied, requantised and clamped.
+    func layer(_ layer: IntegerEntropyModel.Layer) -> IntegerEntropyModel.IntTensor {
+        precondition(layer.inChannels <= channels && layer.kernel == 3 && layer.stride == 1 && layer.padding == 1)
+        let acc = layer.accumulate(columns: storage, height: height, width: width)
+        return IntegerEntropyModel.requantize(acc, layer.multiplier, layer.shift,
+                                              lo: layer.relu ? 0 : -IntegerEntropyModel.activationMax,
+                                              hi: IntegerEntropyModel.activationMax)
     }
 }

@@ -55,6 +55,24 @@ final class WeightStore {
         return (actual, values)
     }
 
+    /// Integer weights stored as I16 (or, in model files before November 2026, I32), widened.
+    func smallInts(_ name: String, _ shape: [Int]) throws -> [Int64] {
+        let actual: [Int], values: [Int64]
+        switch file.entries[name]?.dtype {
+        case nil: throw ModelError.missingTensor(name)
+        case "I16":
+            let t = try file.int16s(name)
+            (actual, values) = (t.shape, t.values.map(Int64.init))
+        case "I32":
+            let t = try file.ints(name)
+            (actual, values) = (t.shape, t.values.map(Int64.init))
+        case let dtype?: throw ModelError.wrongType(name, expected: "I16", actual: dtype)
+        }
+        guard actual == shape else { throw ModelError.shapeMismatch(name, expected: shape, actual: actual) }
+        used.insert(name)
+        return values
+    }
+
     func int8s(_ name: String, _ shape: [Int]) throws -> [Int8] {
         let (actual, values) = try file.int8s(name)
         guard actual == shape else { throw ModelError.shapeMismatch(name, expected: shape, actual: actual) }

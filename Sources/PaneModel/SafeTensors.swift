@@ -2,7 +2,7 @@ import Foundation
 
 /// A parsed safetensors file (https://huggingface.co/docs/safetensors): an
 /// 8-byte little-endian header length, a JSON header, then raw little-endian data.
-/// Only the dtypes Pane uses are accepted: F32, I32, I64 and I8.
+/// Only the dtypes Pane uses are accepted: F32, I64, I32, I16 and I8.
 public struct SafeTensors: Sendable {
     public struct Entry: Sendable {
         public let dtype: String
@@ -38,8 +38,8 @@ public struct SafeTensors: Sendable {
                   let shape = info["shape"] as? [Int], let offsets = info["data_offsets"] as? [Int], offsets.count == 2 else {
                 throw ModelError.corrupt(source, "tensor '\(name)' has a malformed header entry")
             }
-            guard let width = ["F32": 4, "I32": 4, "I64": 8, "I8": 1][dtype] else {
-                throw ModelError.corrupt(source, "tensor '\(name)' has dtype \(dtype); only F32, I32, I64 and I8 are supported")
+            guard let width = ["F32": 4, "I32": 4, "I16": 2, "I64": 8, "I8": 1][dtype] else {
+                throw ModelError.corrupt(source, "tensor '\(name)' has dtype \(dtype); only F32, I64, I32, I16 and I8 are supported")
             }
             guard shape.count <= 8, shape.allSatisfy({ $0 >= 0 && $0 < 1 << 31 }) else {
                 throw ModelError.corrupt(source, "tensor '\(name)' has an impossible shape \(shape)")
@@ -74,11 +74,17 @@ public struct SafeTensors: Sendable {
         try values(name, dtype: "I32", as: Int32.self)
     }
 
-    /// The int64 values of `name`.
+    /// The int16 values of `name`.
+    public func int16s(_ name: String) throws -> (shape: [Int], values: [Int16]) {
+        try values(name, dtype: "I16", as: Int16.self)
+    }
+
+    /// The int8 values of `name`.
     public func int8s(_ name: String) throws -> (shape: [Int], values: [Int8]) {
         try values(name, dtype: "I8", as: Int8.self)
     }
 
+    /// The int64 values of `name`.
     public func int64s(_ name: String) throws -> (shape: [Int], values: [Int64]) {
         try values(name, dtype: "I64", as: Int64.self)
     }

@@ -159,6 +159,57 @@ import CPaneKernels
         expectError(.unusedTensors(["stray.weight"])) { _ = try s.load() }
     }
 
+    /// The integer entropy path's weights are stored as I16; model files written before that
+    /// stored them as I32, and must still load and give the same integers.
+    @Test func int32EntropyWeightsOfOlderFilesLoadAlike() throws {
+        var s = try Scratch()
+        var widened = 0
+        try s.editTensors { t in
+            for (name, (dtype, shape, bytes)) in t where name.hasPrefix("int.") && name.hasSuffix(".weight") {
+                #expect(dtype == "I16", "\(name) is \(dtype)")
+                var out: [UInt8] = []
+                for i in stride(from: 0, to: bytes.count, by: 2) {
+                    let v = Int32(Int16(bitPattern: UInt16(bytes[i]) | UInt16(bytes[i + 1]) << 8))
+                    out += (0..<4).map { UInt8(truncatingIfNeeded: v >> (8 * $0)) }
+                }
+                t[name] = ("I32", shape, out)
+                widened += 1
+            }
+        }
+        #expect(widened > 0)
+        let old = try s.load(), shipped = try PaneNetwork(manifestURL: Repo.model)
+        let nz = shipped.manifest.config.Nz, side = 4
+        let z = IntegerEntropyModel.IntTensor(channels: nz, height: side, width: side,
+                                              data: (0..<(nz * side * side)).map { Int64($0 % 7) - 3 })
+        let (a, b) = (old.entropyModel.hyper(z), shipped.entropyModel.hyper(z))
+        #expect(a == b)
+        let size = shipped.manifest.slices.size
+        let symbols: (Int, [Int64], [Int32]) -> [Int32] = { i, mu, _ in mu.indices.map { Int32(($0 + i) % 5) - 2 } }
+        #expect(old.entropyModel.runSlices(hyper: a, sliceSize: size, symbols: symbols)
+                == shipped.entropyModel.runSlices(hyper: b, sliceSize: size, symbols: symbols))
+    }
+
+    @Test func floatEntropyWeightsAreRefused() throws {
+        var s = try Scratch()
+        try s.editTensors { t in
+            let (_, shape, _) = t["int.h_s.0.weight"]!
+            t["int.h_s.0.weight"] = ("F32", shape, [UInt8](repeating: 0, count: shape.reduce(1, *) * 4))
+        }
+        expectError(.wrongType("int.h_s.0.weight", expected: "I16", actual: "F32")) { _ = try s.load() }
+    }
+
+    /// Scale indexes come from a binary search over each channel's thresholds, so they must ascend.
+    @Test func descendingScaleThresholdsAreRefused() throws {
+        var s = try Scratch()
+        try s.editTensors { t in
+            var (dtype, shape, bytes) = t["int.cc_scale.0.thresholds"]!
+            let first = Array(bytes[0..<8]), second = Array(bytes[8..<16])
+            bytes.replaceSubrange(0..<16, with: second + first)
+            t["int.cc_scale.0.thresholds"] = (dtype, shape, bytes)
+        }
+        expectError(.invalidField("int.cc_scale.0.thresholds", "not ascending")) { _ = try s.load() }
+    }
+
     @Test func truncatedWeightsAreCorrupt() throws {
         var s = try Scratch()
         s.weights = Array(s.weights.prefix(100))

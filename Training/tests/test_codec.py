@@ -111,6 +111,23 @@ def test_loader_refuses_a_changed_integer_path(codec):
         IntegerEntropyModel.from_tensors(tensors, manifest)
 
 
+def test_integer_weights_are_int16_and_older_int32_files_load_alike(codec):
+    from safetensors.numpy import load_file
+    from entropy_int import IntegerEntropyModel
+
+    tensors = load_file(str(pane.DEFAULT_MODEL.parent / codec.manifest["weights"]))
+    weights = [k for k in tensors if k.startswith("int.") and k.endswith(".weight")]
+    assert weights and all(tensors[k].dtype == np.int16 for k in weights)
+    widened = {k: (v.astype(np.int32) if k in weights else v) for k, v in tensors.items()}
+    a = IntegerEntropyModel.from_tensors(tensors, codec.manifest)
+    b = IntegerEntropyModel.from_tensors(widened, codec.manifest)
+    z = (np.arange(codec.manifest["config"]["Nz"] * 16).reshape(-1, 4, 4) % 7 - 3).astype(np.int64)
+    assert np.array_equal(a.hyper(z), b.hyper(z))
+    widened[weights[0]] = tensors[weights[0]].astype(np.float32)
+    with pytest.raises(ValueError, match=weights[0]):
+        IntegerEntropyModel.from_tensors(widened, codec.manifest)
+
+
 # ----- round trips -----
 @pytest.mark.parametrize("layout", ["rgba", "gray", "rgb"])
 def test_round_trip(codec, layout):
