@@ -263,8 +263,9 @@ public struct IntegerEntropyModel: Sendable {
             let r = Self.requantize(s.lrpFinal.accumulate(meanColumns.layer(s.lrpHidden)), s.lrpFinal.multiplier,
                                     s.lrpFinal.shift, lo: -lrpRange, hi: lrpRange)
             for j in 0..<yHat.data.count { yHat.data[j] += lrpTable[Int(r.data[j] + lrpRange)] }
-            if i + 1 < count { scaleColumns.append(context(i, yHat)) }
-            meanColumns.replaceLast(context(i, yHat))
+            let after = context(i, yHat)  // what later slices read: ŷ with its residual
+            if i + 1 < count { scaleColumns.append(after) }
+            meanColumns.replaceLast(after)
             outputs.append(yHat)
         }
         return .concatenate(outputs)
