@@ -76,7 +76,7 @@ def main(argv=None):
     print()
     print("| stage | Pane fp32 | Pane int8 |")
     print("|---|---|---|")
-    for stage in ("read", "g_a", "entropy_encode", "entropy_decode", "g_s", "write_png", "encode", "decode"):
+    for stage in ("load_model", "read", "g_a", "entropy_encode", "entropy_decode", "g_s", "write_png", "encode", "decode"):
         print(f"| {stage.replace('_', ' ')} | {runs['fp32'][stage + '_ms']:.0f} ms | {runs['int8'][stage + '_ms']:.0f} ms |")
     if args.kodak:
         print()

@@ -307,16 +307,7 @@ extension IntegerEntropyModel {
         }
         func layer(_ name: String, transposed: Bool, cin: Int, cout: Int, k: Int, stride: Int, padding: Int,
                    outputPadding: Int, relu: Bool, requantized: Bool = true) throws -> Layer {
-            var w = try store.smallInts("\(name).weight", transposed ? [cin, cout, k, k] : [cout, cin, k, k])
-            if transposed {
-                let kk = k * k
-                var t = [Int64](repeating: 0, count: w.count)
-                for ci in 0..<cin { for r in 0..<(cout * kk) { t[r * cin + ci] = w[ci * cout * kk + r] } }
-                w = t
-            }
-            guard w.allSatisfy({ abs($0) <= IntegerEntropyModel.activationMax }) else {
-                throw ModelError.invalidField(name, "weights exceed int16")
-            }
+            let w = try store.smallInts("\(name).weight", transposed ? [cin, cout, k, k] : [cout, cin, k, k])
             let bias = try store.int64s("\(name).bias", [cout])
             guard bias.allSatisfy({ abs($0) < 1 << 40 }) else { throw ModelError.invalidField(name, "bias exceeds 2^40") }
             var m: [Int64] = [], sh: [Int64] = []
@@ -329,11 +320,18 @@ extension IntegerEntropyModel {
             }
             // |w|, |a| ≤ 2^15 and K terms: every sum is below 2^(30 + log2 K), far inside int64.
             guard cin * k * k < 1 << 22 else { throw ModelError.invalidField(name, "\(cin * k * k) terms per output are too many") }
-            // Rows padded with a zero to an even length: the GEMM reads A in pairs.
-            let columns = transposed ? cin : cin * k * k, lda = (columns + 1) & ~1
-            var padded = [Int16](repeating: 0, count: (w.count / columns) * lda)
-            for r in 0..<(w.count / columns) {
-                for c in 0..<columns { padded[r * lda + c] = Int16(w[r * columns + c]) }
+            // Rows padded with a zero to an even length: the GEMM reads A in pairs. A transposed
+            // layer's rows are PyTorch's (in, out, k, k) weight transposed to (out·k·k) × in.
+            let columns = transposed ? cin : cin * k * k, rows = w.count / columns, lda = (columns + 1) & ~1
+            var padded = [Int16](repeating: 0, count: rows * lda)
+            w.withUnsafeBufferPointer { w in
+                padded.withUnsafeMutableBufferPointer { out in
+                    if transposed {
+                        for ci in 0..<cin { for r in 0..<rows { out[r * lda + ci] = w[ci * rows + r] } }
+                    } else {
+                        for r in 0..<rows { for c in 0..<columns { out[r * lda + c] = w[r * columns + c] } }
+                    }
+                }
             }
             return Layer(transposed: transposed, inChannels: cin, outChannels: cout, kernel: k, stride: stride,
                          padding: padding, outputPadding: outputPadding, weight: padded, lda: lda, bias: bias,

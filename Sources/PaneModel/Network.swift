@@ -55,20 +55,24 @@ final class WeightStore {
         return (actual, values)
     }
 
-    /// Integer weights stored as I16 (or, in model files before November 2026, I32), widened.
-    func smallInts(_ name: String, _ shape: [Int]) throws -> [Int64] {
-        let actual: [Int], values: [Int64]
+    /// Integer weights stored as I16 (or, in model files before November 2026, I32, which must
+    /// then fit 16 bits). −32768 is refused: every weight of the integer path is within ±32767.
+    func smallInts(_ name: String, _ shape: [Int]) throws -> [Int16] {
+        let actual: [Int], values: [Int16]
         switch file.entries[name]?.dtype {
         case nil: throw ModelError.missingTensor(name)
         case "I16":
-            let t = try file.int16s(name)
-            (actual, values) = (t.shape, t.values.map(Int64.init))
+            (actual, values) = try file.int16s(name)
         case "I32":
             let t = try file.ints(name)
-            (actual, values) = (t.shape, t.values.map(Int64.init))
+            guard t.values.allSatisfy({ abs($0) <= Int32(Int16.max) }) else {
+                throw ModelError.invalidField(name, "weights exceed int16")
+            }
+            (actual, values) = (t.shape, t.values.map { Int16($0) })
         case let dtype?: throw ModelError.wrongType(name, expected: "I16", actual: dtype)
         }
         guard actual == shape else { throw ModelError.shapeMismatch(name, expected: shape, actual: actual) }
+        guard !values.contains(Int16.min) else { throw ModelError.invalidField(name, "weights exceed int16") }
         used.insert(name)
         return values
     }
@@ -92,6 +96,9 @@ final class WeightStore {
         used.insert(name)
         return r
     }
+
+    /// Counts tensors another store (over the same file) handed out as used here too.
+    func markUsed(_ names: Set<String>) { used.formUnion(names) }
 
     func checkAllUsed() throws {
         let unused = Set(file.entries.keys).subtracting(used).sorted()

@@ -21,6 +21,13 @@ public struct PaneNetwork: Sendable {
     /// Quantized CDF tables (16-bit) made at export: one per scale index for ŷ, one per channel for ẑ.
     public let yCDF: CDFRows, zCDF: CDFRows
 
+    /// What the load's parallel groups build, each writing its own fields.
+    private final class Parts: @unchecked Sendable {
+        var g_a: Sequential?, g_s: Sequential?, h_a: Sequential?, h_s: Sequential?
+        var cc_mean: [Sequential]?, cc_scale: [Sequential]?, lrp: [Sequential]?
+        var entropyModel: IntegerEntropyModel?
+    }
+
     /// Rows of integer CDFs as stored in the model file, each with its length and symbol offset.
     public struct CDFRows: Sendable {
         public let rows: [[Int32]]
@@ -72,17 +79,28 @@ public struct PaneNetwork: Sendable {
         return bytes
     }
 
-    /// zlib's CRC-32 of `bytes` as 8 lower-case hex digits (the manifest's `crc32`).
+    /// zlib's CRC-32 of `bytes` as 8 lower-case hex digits (the manifest's `crc32`): one part
+    /// a kernel thread, joined with `crc32_combine` (a model file is ~20 MB, on the path of every
+    /// encode and decode).
     static func crc32Hex(_ bytes: [UInt8]) -> String {
-        var crc = crc32(0, nil, 0)
+        let parts = bytes.count < 1 << 20 ? [0..<bytes.count] : Parallel.ranges(bytes.count, grain: 1 << 20)
+        var crcs = [UInt](repeating: 0, count: parts.count)
         bytes.withUnsafeBufferPointer { buffer in
-            var start = 0
-            while start < buffer.count {   // zlib takes at most UInt32.max bytes a call
-                let count = min(buffer.count - start, Int(UInt32.max))
-                crc = crc32(crc, buffer.baseAddress! + start, UInt32(count))
-                start += count
+            crcs.withUnsafeMutableBufferPointer { crcs in
+                Parallel.forEach(parts.count) { p in
+                    var crc = crc32(0, nil, 0)
+                    var start = parts[p].lowerBound
+                    while start < parts[p].upperBound {   // zlib takes at most UInt32.max bytes a call
+                        let count = min(parts[p].upperBound - start, Int(UInt32.max))
+                        crc = crc32(crc, buffer.baseAddress! + start, UInt32(count))
+                        start += count
+                    }
+                    crcs[p] = crc
+                }
             }
         }
+        var crc = crcs[0]
+        for p in 1..<max(parts.count, 1) { crc = crc32_combine(crc, crcs[p], off_t(parts[p].count)) }
         let hex = String(UInt32(truncatingIfNeeded: crc), radix: 16)
         return String(repeating: "0", count: 8 - hex.count) + hex
     }
@@ -135,13 +153,39 @@ public struct PaneNetwork: Sendable {
               s.lrp.count == s.count else {
             throw ModelError.invalidField("slices", "\(s.count) slices of \(s.size) do not split M = \(M)")
         }
-        g_a = try Sequential(manifest.g_a, store, field: "g_a")
-        g_s = try Sequential(manifest.g_s, store, field: "g_s")
-        h_a = try Sequential(manifest.h_a, store, field: "h_a")
-        h_s = try Sequential(manifest.h_s, store, field: "h_s")
-        cc_mean = try s.cc_mean.enumerated().map { try Sequential($1, store, field: "slices.cc_mean[\($0)]") }
-        cc_scale = try s.cc_scale.enumerated().map { try Sequential($1, store, field: "slices.cc_scale[\($0)]") }
-        lrp = try s.lrp.enumerated().map { try Sequential($1, store, field: "slices.lrp[\($0)]") }
+        guard manifest.entropy_int.version == 1, manifest.entropy_int.activation_max == 32767 else {
+            throw ModelError.invalidField("entropy_int", "version \(manifest.entropy_int.version) is not supported")
+        }
+        // The sub-networks are independent: built on the kernel threads (the whole load of a
+        // model is on the path of every `pane encode` and `pane decode` process), each group with
+        // its own store; the stores' used tensors are joined for the leftover check below.
+        let parts = Parts()
+        let groups: [(WeightStore) throws -> Void] = [
+            { parts.g_a = try Sequential(manifest.g_a, $0, field: "g_a") },
+            { parts.g_s = try Sequential(manifest.g_s, $0, field: "g_s") },
+            { store in
+                parts.h_a = try Sequential(manifest.h_a, store, field: "h_a")
+                parts.h_s = try Sequential(manifest.h_s, store, field: "h_s")
+            },
+            { store in parts.cc_mean = try s.cc_mean.enumerated().map { try Sequential($1, store, field: "slices.cc_mean[\($0)]") } },
+            { store in parts.cc_scale = try s.cc_scale.enumerated().map { try Sequential($1, store, field: "slices.cc_scale[\($0)]") } },
+            { store in parts.lrp = try s.lrp.enumerated().map { try Sequential($1, store, field: "slices.lrp[\($0)]") } },
+            { store in
+                parts.entropyModel = try IntegerEntropyModel(manifest.entropy_int, config: manifest.config, slices: s,
+                                                             scaleLevels: manifest.scale_table.levels, store: store)
+            },
+        ]
+        let stores = groups.map { _ in WeightStore(weights) }
+        var failures = [Error?](repeating: nil, count: groups.count)
+        failures.withUnsafeMutableBufferPointer { failures in
+            Parallel.forEach(groups.count) { i in
+                do { try groups[i](stores[i]) } catch { failures[i] = error }
+            }
+        }
+        if let first = failures.compactMap({ $0 }).first { throw first }  // in group order: the same error every run
+        for other in stores { store.markUsed(other.used) }
+        g_a = parts.g_a!; g_s = parts.g_s!; h_a = parts.h_a!; h_s = parts.h_s!
+        cc_mean = parts.cc_mean!; cc_scale = parts.cc_scale!; lrp = parts.lrp!
         logGain = try store.floats("log_gain", [K, M])
         logInverseGain = try store.floats("log_inv_gain", [K, M])
         let nz = manifest.config.Nz
@@ -153,11 +197,7 @@ public struct PaneNetwork: Sendable {
         }
         zPMF = pmf.values
         zSpan = pmf.shape[1]
-        guard manifest.entropy_int.version == 1, manifest.entropy_int.activation_max == 32767 else {
-            throw ModelError.invalidField("entropy_int", "version \(manifest.entropy_int.version) is not supported")
-        }
-        entropyModel = try IntegerEntropyModel(manifest.entropy_int, config: manifest.config, slices: s,
-                                               scaleLevels: manifest.scale_table.levels, store: store)
+        entropyModel = parts.entropyModel!
         func cdfRows(_ name: String, count: Int) throws -> CDFRows {
             let table = try store.ints("\(name).cdf", nil)
             guard table.shape.count == 2, table.shape[0] == count else {

@@ -9,7 +9,7 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Time each stage of encode and decode (median over repeats) on images.",
         discussion: """
-            Stages: read the image, g_a (analysis, fp32), entropy encode (h_a, the integer \
+            Stages: load the model (every repeat, as each pane process does), read the image, g_a (analysis, fp32), entropy encode (h_a, the integer \
             entropy path, rANS, container), entropy decode (container, rANS, integer path), \
             g_s (synthesis, fp32), write PNG. GMAC/s is the transform's multiply-accumulates \
             over its time. Training/bench.py runs this beside PyTorch on the same image.
@@ -51,6 +51,7 @@ struct Bench: ParsableCommand {
             }
             var bytes = 0, width = 0, height = 0
             for _ in 0..<repeats {
+                _ = try timed("load_model") { try modelOptions.loadCodec() }
                 let image = try timed("read") { try Image(contentsOfFile: path) }
                 let analysis = try timed("g_a") { try codec.analyze(image) }
                 let encoded = try timed("entropy_encode") { try codec.encode(analysis, quality: quality) }
@@ -64,7 +65,7 @@ struct Bench: ParsableCommand {
             let (ga, gs) = codec.transformMACs(width: width, height: height)
             let encodeTotal = ["read", "g_a", "entropy_encode"].reduce(0) { $0 + median[$1]! }
             let decodeTotal = ["entropy_decode", "g_s", "write_png"].reduce(0) { $0 + median[$1]! }
-            let order = ["read", "g_a", "entropy_encode", "entropy_decode", "g_s", "write_png"]
+            let order = ["load_model", "read", "g_a", "entropy_encode", "entropy_decode", "g_s", "write_png"]
             if json {
                 let stages = order.map { "\"\($0)_ms\": \(fmt(median[$0]!, 2))" }.joined(separator: ", ")
                 print("{\"image\": \(jsonString(path)), \"width\": \(width), \"height\": \(height), \"bytes\": \(bytes), "

@@ -119,6 +119,13 @@ import CPaneKernels
         #expect(PaneNetwork.crc32Hex([]) == "00000000")
     }
 
+    /// Large inputs are checksummed in parts on the kernel threads and joined: the CRC must be
+    /// the one-pass value (Python: `zlib.crc32(bytes((i * 31) % 251 for i in range((3 << 20) + 7)))`).
+    @Test func crc32InPartsEqualsOnePass() {
+        let bytes = (0..<(3 << 20) + 7).map { UInt8(($0 &* 31) % 251) }
+        #expect(PaneNetwork.crc32Hex(bytes) == "37a28910")
+    }
+
     @Test func newerVersionIsRefused() throws {
         var s = try Scratch()
         s.manifest["version"] = 99
@@ -196,6 +203,21 @@ import CPaneKernels
             t["int.h_s.0.weight"] = ("F32", shape, [UInt8](repeating: 0, count: shape.reduce(1, *) * 4))
         }
         expectError(.wrongType("int.h_s.0.weight", expected: "I16", actual: "F32")) { _ = try s.load() }
+    }
+
+    /// Integer weights live in ±32767: an I32 weight beyond int16, or −32768 stored as I16, is refused.
+    @Test func integerWeightsOutsideInt16AreRefused() throws {
+        for (dtype, value) in [("I32", Int32(40_000)), ("I16", Int32(Int16.min))] {
+            var s = try Scratch()
+            try s.editTensors { t in
+                let (_, shape, _) = t["int.h_s.0.weight"]!
+                let width = dtype == "I32" ? 4 : 2
+                var bytes = [UInt8](repeating: 0, count: shape.reduce(1, *) * width)
+                for i in 0..<width { bytes[3 * width + i] = UInt8(truncatingIfNeeded: value >> (8 * i)) }
+                t["int.h_s.0.weight"] = (dtype, shape, bytes)
+            }
+            expectError(.invalidField("int.h_s.0.weight", "weights exceed int16")) { _ = try s.load() }
+        }
     }
 
     /// Scale indexes come from a binary search over each channel's thresholds, so they must ascend.
