@@ -21,7 +21,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-LAMBDAS = [0.0018, 0.0035, 0.0067, 0.0130, 0.0250, 0.0483, 0.0932]
+# The shipped model's anchors: the 7 of the first sessions, 0.18 added at iteration 35,463 and
+# 0.0009 at 44,855 (widen.py); a fresh `train.py` starts from the same set.
+LAMBDAS = [0.0009, 0.0018, 0.0035, 0.0067, 0.0130, 0.0250, 0.0483, 0.0932, 0.18]
 SCALE_MIN = 0.11
 SCALE_MAX = 64.0
 SCALE_LEVELS = 64
@@ -33,10 +35,10 @@ Z_TABLE_MIN_HALF_RANGE = 24  # the ẑ tables cover at least -24…24
 @dataclass
 class Config:
     N: int = 64          # channels of g_a / g_s hidden layers
-    M: int = 96          # latent channels
+    M: int = 192         # latent channels (96 until widen.py, 2026-11-30)
     Nz: int = 64         # hyperlatent channels
     slices: int = 4      # channel-wise slices of y
-    slice_hidden: int = 64
+    slice_hidden: int = 56  # 64 until slim.py, 2026-11-30
     head_dim: int = 32
     window_hi: int = 8   # attention window at 1/4 resolution
     window_lo: int = 4   # attention window at 1/16 resolution

@@ -108,7 +108,7 @@ public struct ChannelLayerNorm: Sendable {
 
 /// Element-wise activations.
 public enum Activation {
-    public static func relu(_ x: Tensor) -> Tensor {
+    public static func relu(_ x: consuming Tensor) -> Tensor {
         var out = x
         out.data.withUnsafeMutableBufferPointer { o in
             for i in 0..<o.count where o[i] < 0 { o[i] = 0 }
@@ -117,7 +117,7 @@ public enum Activation {
     }
 
     /// GELU with the exact error function (PyTorch's default).
-    public static func gelu(_ x: Tensor) -> Tensor {
+    public static func gelu(_ x: consuming Tensor) -> Tensor {
         var out = x
         out.data.withUnsafeMutableBufferPointer { o in
             guard let base = o.baseAddress else { return }

@@ -28,12 +28,13 @@ public struct SwinBlock: Sendable {
     public func callAsFunction(_ x: Tensor) -> Tensor {
         precondition(x.height % window == 0 && x.width % window == 0,
                      "feature map \(x.height)×\(x.width) is not a multiple of window \(window)")
-        let attended = proj(attention(qkv(norm1(x))))
-        var y = x
-        add(&y, attended)
-        let mlp = fc2(Activation.gelu(fc1(norm2(y))))
-        add(&y, mlp)
-        return y
+        // Residuals added into the fresh branch outputs (a + b == b + a bit for bit), so the
+        // input map is never copied.
+        var y = proj(attention(qkv(norm1(x))))
+        add(&y, x)
+        var out = fc2(Activation.gelu(fc1(norm2(y))))
+        add(&out, y)
+        return out
     }
 
     private func add(_ a: inout Tensor, _ b: Tensor) {
