@@ -173,3 +173,68 @@ void pane_deconv_row(int cout, int terms, const float *weights, const float *con
         deconv_row_avx2(cout, terms, weights, lines, bias, nb, out);
     else pane_deconv_row_reference(cout, terms, weights, lines, bias, nb, out);
 }
+
+// GDN's element-wise passes and the residual add. Every operation is one correctly rounded IEEE
+// multiply, add, square root or divide, so the AVX2 paths equal the scalar references bit for bit
+// (the Swift loops they replace compiled to 4-wide SSE: the binary targets baseline x86-64).
+void pane_square_reference(const float *x, size_t n, float *out) {
+    for (size_t i = 0; i < n; i++) out[i] = x[i] * x[i];
+}
+
+__attribute__((target("avx2")))
+static void square_avx2(const float *x, size_t n, float *out) {
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 v = _mm256_loadu_ps(x + i);
+        _mm256_storeu_ps(out + i, _mm256_mul_ps(v, v));
+    }
+    pane_square_reference(x + i, n - i, out + i);
+}
+
+void pane_square(const float *x, size_t n, float *out) {
+    if (pane_cpu_selected() >= PANE_CPU_AVX2) square_avx2(x, n, out);
+    else pane_square_reference(x, n, out);
+}
+
+void pane_gdn_apply_reference(const float *x, const float *norm, size_t n, int inverse, float *out) {
+    if (inverse) {
+        for (size_t i = 0; i < n; i++) out[i] = x[i] * sqrtf(norm[i]);
+    } else {
+        for (size_t i = 0; i < n; i++) out[i] = x[i] / sqrtf(norm[i]);
+    }
+}
+
+__attribute__((target("avx2")))
+static void gdn_apply_avx2(const float *x, const float *norm, size_t n, int inverse, float *out) {
+    size_t i = 0;
+    if (inverse) {
+        for (; i + 8 <= n; i += 8)
+            _mm256_storeu_ps(out + i, _mm256_mul_ps(_mm256_loadu_ps(x + i), _mm256_sqrt_ps(_mm256_loadu_ps(norm + i))));
+    } else {
+        for (; i + 8 <= n; i += 8)
+            _mm256_storeu_ps(out + i, _mm256_div_ps(_mm256_loadu_ps(x + i), _mm256_sqrt_ps(_mm256_loadu_ps(norm + i))));
+    }
+    pane_gdn_apply_reference(x + i, norm + i, n - i, inverse, out + i);
+}
+
+void pane_gdn_apply(const float *x, const float *norm, size_t n, int inverse, float *out) {
+    if (pane_cpu_selected() >= PANE_CPU_AVX2) gdn_apply_avx2(x, norm, n, inverse, out);
+    else pane_gdn_apply_reference(x, norm, n, inverse, out);
+}
+
+void pane_add_reference(float *a, const float *b, size_t n) {
+    for (size_t i = 0; i < n; i++) a[i] += b[i];
+}
+
+__attribute__((target("avx2")))
+static void add_avx2(float *a, const float *b, size_t n) {
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(a + i, _mm256_add_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i)));
+    pane_add_reference(a + i, b + i, n - i);
+}
+
+void pane_add(float *a, const float *b, size_t n) {
+    if (pane_cpu_selected() >= PANE_CPU_AVX2) add_avx2(a, b, n);
+    else pane_add_reference(a, b, n);
+}

@@ -36,19 +36,13 @@ public struct GDN: Sendable {
                             let j0 = s * strip, n = min(strip, plane - j0)
                             for ch in 0..<c {
                                 let row = src.baseAddress! + ch * plane + j0
-                                let sq = squares + ch * n, nb = norm + ch * n
-                                for i in 0..<n { sq[i] = row[i] * row[i] }
-                                nb.update(repeating: beta[ch], count: n)
+                                pane_square(row, n, squares + ch * n)
+                                (norm + ch * n).update(repeating: beta[ch], count: n)
                             }
                             pane_sgemm(Int32(c), Int32(n), Int32(c), g.baseAddress!, Int32(c), squares, Int32(n), norm, Int32(n))
                             for ch in 0..<c {
                                 let row = src.baseAddress! + ch * plane + j0, o = dst.baseAddress! + ch * plane + j0
-                                let nb = norm + ch * n
-                                if inverse {
-                                    for i in 0..<n { o[i] = row[i] * nb[i].squareRoot() }
-                                } else {
-                                    for i in 0..<n { o[i] = row[i] / nb[i].squareRoot() }
-                                }
+                                pane_gdn_apply(row, norm + ch * n, n, inverse ? 1 : 0, o)
                             }
                         }
                     }

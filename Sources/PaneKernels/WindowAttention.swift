@@ -41,7 +41,10 @@ public struct SwinBlock: Sendable {
         let chunks = Parallel.ranges(a.data.count, grain: 1 << 14)
         a.data.withUnsafeMutableBufferPointer { o in
             b.data.withUnsafeBufferPointer { d in
-                Parallel.forEach(chunks.count) { part in for i in chunks[part] { o[i] += d[i] } }
+                Parallel.forEach(chunks.count) { part in
+                    guard !chunks[part].isEmpty else { return }
+                    pane_add(o.baseAddress! + chunks[part].lowerBound, d.baseAddress! + chunks[part].lowerBound, chunks[part].count)
+                }
             }
         }
     }

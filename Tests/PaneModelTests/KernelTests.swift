@@ -110,6 +110,31 @@ import CPaneKernels
         #expect(x.allSatisfy { $0 == 0 || abs($0) >= Float.leastNormalMagnitude }, "a subnormal GELU output")
     }
 
+    /// GDN's squares and x / √norm, x · √norm, and the residual add: single IEEE operations, so
+    /// the vector paths must equal the scalar references bit for bit (lengths with a vector tail).
+    @Test(arguments: [1, 7, 8, 1_037])
+    func gdnPassesAndAddEqualReferenceBitForBit(n: Int) {
+        var rng = Generator(state: UInt64(n))
+        let x = (0..<n).map { _ in Float.random(in: -40...40, using: &rng) }
+        let norm = (0..<n).map { _ in Float.random(in: 1e-6...900, using: &rng) }
+        var fast = [Float](repeating: 0, count: n), reference = fast
+        pane_square(x, n, &fast)
+        pane_square_reference(x, n, &reference)
+        #expect(fast.map(\.bitPattern) == reference.map(\.bitPattern))
+        #expect(fast[0] == x[0] * x[0])
+        for inverse in [Int32(0), 1] {
+            pane_gdn_apply(x, norm, n, inverse, &fast)
+            pane_gdn_apply_reference(x, norm, n, inverse, &reference)
+            #expect(fast.map(\.bitPattern) == reference.map(\.bitPattern))
+            #expect(fast[n - 1] == (inverse == 1 ? x[n - 1] * norm[n - 1].squareRoot() : x[n - 1] / norm[n - 1].squareRoot()))
+        }
+        var sum = x, sumReference = x
+        pane_add(&sum, norm, n)
+        pane_add_reference(&sumReference, norm, n)
+        #expect(sum.map(\.bitPattern) == sumReference.map(\.bitPattern))
+        #expect(sum[n / 2] == x[n / 2] + norm[n / 2])
+    }
+
     /// The AVX2 softmax against libm's expf, for window sizes 16 and 64 (and a 9-wide row, which
     /// takes the reference), with a masked entry (−100) as shifted windows have.
     @Test(arguments: [(16, 16), (64, 64), (5, 9)])

@@ -57,6 +57,19 @@ void pane_softmax_rows(float *s, int rows, int cols);
 /// The scalar reference of pane_softmax_rows (libm expf).
 void pane_softmax_rows_reference(float *s, int rows, int cols);
 
+/// out[i] = x[i]² (GDN's squares). The AVX2 path equals the reference bit for bit.
+void pane_square(const float *x, size_t n, float *out);
+void pane_square_reference(const float *x, size_t n, float *out);
+
+/// GDN's output: out[i] = x[i] / √norm[i], or x[i] · √norm[i] when `inverse` (IGDN). The AVX2
+/// path equals the reference bit for bit.
+void pane_gdn_apply(const float *x, const float *norm, size_t n, int inverse, float *out);
+void pane_gdn_apply_reference(const float *x, const float *norm, size_t n, int inverse, float *out);
+
+/// a[i] += b[i] (residual connections). The AVX2 path equals the reference bit for bit.
+void pane_add(float *a, const float *b, size_t n);
+void pane_add_reference(float *a, const float *b, size_t n);
+
 /// Most output channels pane_deconv_row keeps in registers (more take the reference).
 #define PANE_DECONV_ROW_MAX_OUT 8
 
