@@ -34,7 +34,8 @@ enum { KW = 256, PAIRS = KW / 2 };
 // bytes of rows 2q and 2q+1 interleaved column by column (32 int16: columns 0–7, then 8–15), and
 // the high bytes likewise in the second half of the panel. Rows past k and columns past n are 0.
 // `stride`: int16 elements from one pair to the next (32; 64 for the 32-column panels of the
-// 512-bit path, two 16-column halves side by side).
+// 512-bit path, two 16-column halves side by side). With `hi` NULL the entries are not split:
+// `lo` gets rows 2q and 2q+1 themselves, interleaved the same way (the narrow kernels).
 __attribute__((target("avx2")))
 static void pack_pairs(int pairs, int rows, int cols, const int16_t *b, int ldb, int16_t *lo, int16_t *hi, int stride) {
     const __m256i low_byte = _mm256_set1_epi16(0xff);
@@ -50,6 +51,12 @@ static void pack_pairs(int pairs, int rows, int cols, const int16_t *b, int ldb,
         }
         const __m256i r0 = _mm256_loadu_si256((const __m256i *)r[0]);
         const __m256i r1 = _mm256_loadu_si256((const __m256i *)r[1]);
+        if (hi == NULL) {   // whole entries (the narrow kernels): rows interleaved, no split
+            const __m256i wa = _mm256_unpacklo_epi16(r0, r1), wb = _mm256_unpackhi_epi16(r0, r1);
+            _mm256_storeu_si256((__m256i *)(lo + (size_t)stride * q), _mm256_permute2x128_si256(wa, wb, 0x20));
+            _mm256_storeu_si256((__m256i *)(lo + (size_t)stride * q + 16), _mm256_permute2x128_si256(wa, wb, 0x31));
+            continue;
+        }
         const __m256i l0 = _mm256_and_si256(r0, low_byte), l1 = _mm256_and_si256(r1, low_byte);
         const __m256i h0 = _mm256_srai_epi16(r0, 8), h1 = _mm256_srai_epi16(r1, 8);
         // unpack works within 128-bit lanes: (cols 0–3 | 8–11) and (4–7 | 12–15); the permutes
@@ -217,6 +224,109 @@ static void wgemm_avx2(int m, int n, int k, const int16_t *a, int lda, const int
             wgemm_avx2_block(m, cols, kp, a, lda, q0, lo, hi, c + j, ldc, q0 == 0);
         }
     }
+}
+
+// Narrow A (|a| ≤ 255, as Training/entropy_int.py exports since 2026-11-30): a K block of
+// 256 terms sums below 2^31 without splitting B (256 · 255 · 32768 < 2^31), so each block takes
+// one int16 multiply-add pass instead of two. Same blocks, same integers.
+__attribute__((target("avx2,avx512f,avx512vl,avx512vnni"), always_inline))
+static inline void wgemm_narrow_vnni512_tile(const int MR, int cols, int pairs, const int16_t *a, int lda, int q0,
+                                             const int16_t *p, int64_t *c, int ldc, int first) {
+    __m512i acc[12][2];
+#pragma clang loop unroll(full)
+    for (int r = 0; r < MR; r++) acc[r][0] = acc[r][1] = _mm512_setzero_si512();
+    for (int q = 0; q < pairs; q++) {
+        const __m512i b0 = _mm512_loadu_si512((const void *)(p + 64 * q));
+        const __m512i b1 = _mm512_loadu_si512((const void *)(p + 64 * q + 32));
+#pragma clang loop unroll(full)
+        for (int r = 0; r < MR; r++) {
+            const __m512i av = _mm512_set1_epi32(pair(a + (size_t)r * lda, q0 + q));
+            acc[r][0] = _mm512_dpwssd_epi32(acc[r][0], b0, av);
+            acc[r][1] = _mm512_dpwssd_epi32(acc[r][1], b1, av);
+        }
+    }
+    const int c0 = cols < 16 ? cols : 16, c1 = cols > 16 ? cols - 16 : 0;
+    const __m512i zero = _mm512_setzero_si512();
+#pragma clang loop unroll(full)
+    for (int r = 0; r < MR; r++) {
+        int64_t *cr = c + (size_t)r * ldc;
+        add_block512(cr, c0, acc[r][0], zero, first);
+        if (c1) add_block512(cr + 16, c1, acc[r][1], zero, first);
+    }
+}
+
+__attribute__((target("avx2,avx512f,avx512vl,avx512vnni")))
+static void wgemm_narrow_vnni512(int m, int n, int k, const int16_t *a, int lda, const int16_t *b, int ldb,
+                                 int64_t *c, int ldc) {
+    int16_t panel[PAIRS * 64];
+    const int pairs = (k + 1) / 2;
+    for (int j = 0; j < n; j += 32) {
+        const int cols = n - j < 32 ? n - j : 32;
+        for (int q0 = 0; q0 < pairs; q0 += PAIRS) {
+            const int kp = pairs - q0 < PAIRS ? pairs - q0 : PAIRS;
+            const int rows = k - 2 * q0 < 2 * kp ? k - 2 * q0 : 2 * kp;
+            const int16_t *bq = b + (size_t)(2 * q0) * ldb + j;
+            pack_pairs(kp, rows, cols < 16 ? cols : 16, bq, ldb, panel, NULL, 64);
+            pack_pairs(kp, rows, cols > 16 ? cols - 16 : 0, bq + (cols > 16 ? 16 : 0), ldb, panel + 32, NULL, 64);
+            int64_t *cj = c + j;
+            int i = 0;
+            for (; i + 12 <= m; i += 12) wgemm_narrow_vnni512_tile(12, cols, kp, a + (size_t)i * lda, lda, q0, panel, cj + (size_t)i * ldc, ldc, q0 == 0);
+            for (; i + 4 <= m; i += 4) wgemm_narrow_vnni512_tile(4, cols, kp, a + (size_t)i * lda, lda, q0, panel, cj + (size_t)i * ldc, ldc, q0 == 0);
+            for (; i < m; i++) wgemm_narrow_vnni512_tile(1, cols, kp, a + (size_t)i * lda, lda, q0, panel, cj + (size_t)i * ldc, ldc, q0 == 0);
+        }
+    }
+}
+
+__attribute__((target("avx2"), always_inline))
+static inline void wgemm_narrow_avx2_tile(const int MR, int cols, int pairs, const int16_t *a, int lda, int q0,
+                                          const int16_t *p, int64_t *c, int ldc, int first) {
+    __m256i acc[4][2];
+    for (int r = 0; r < MR; r++) acc[r][0] = acc[r][1] = _mm256_setzero_si256();
+    for (int q = 0; q < pairs; q++) {
+        const __m256i b0 = _mm256_loadu_si256((const __m256i *)(p + 32 * q));
+        const __m256i b1 = _mm256_loadu_si256((const __m256i *)(p + 32 * q + 16));
+        for (int r = 0; r < MR; r++) {
+            const __m256i av = _mm256_set1_epi32(pair(a + (size_t)r * lda, q0 + q));
+            acc[r][0] = _mm256_add_epi32(acc[r][0], _mm256_madd_epi16(b0, av));
+            acc[r][1] = _mm256_add_epi32(acc[r][1], _mm256_madd_epi16(b1, av));
+        }
+    }
+    const __m256i zero = _mm256_setzero_si256();
+    for (int r = 0; r < MR; r++) add_block(c + (size_t)r * ldc, cols, acc[r][0], acc[r][1], zero, zero, first);
+}
+
+__attribute__((target("avx2")))
+static void wgemm_narrow_avx2(int m, int n, int k, const int16_t *a, int lda, const int16_t *b, int ldb,
+                              int64_t *c, int ldc) {
+    int16_t panel[PAIRS * 32];
+    const int pairs = (k + 1) / 2;
+    for (int j = 0; j < n; j += 16) {
+        const int cols = n - j < 16 ? n - j : 16;
+        for (int q0 = 0; q0 < pairs; q0 += PAIRS) {
+            const int kp = pairs - q0 < PAIRS ? pairs - q0 : PAIRS;
+            const int rows = k - 2 * q0 < 2 * kp ? k - 2 * q0 : 2 * kp;
+            pack_pairs(kp, rows, cols, b + (size_t)(2 * q0) * ldb + j, ldb, panel, NULL, 32);
+            int64_t *cj = c + j;
+            int i = 0;
+            for (; i + 4 <= m; i += 4) wgemm_narrow_avx2_tile(4, cols, kp, a + (size_t)i * lda, lda, q0, panel, cj + (size_t)i * ldc, ldc, q0 == 0);
+            for (; i < m; i++) wgemm_narrow_avx2_tile(1, cols, kp, a + (size_t)i * lda, lda, q0, panel, cj + (size_t)i * ldc, ldc, q0 == 0);
+        }
+    }
+}
+
+void pane_wgemm_narrow(int m, int n, int k,
+                       const int16_t *a, int lda,
+                       const int16_t *b, int ldb,
+                       int64_t *c, int ldc) {
+    if (m <= 0 || n <= 0) return;
+    if (k <= 0) {
+        for (int i = 0; i < m; i++) memset(c + (size_t)i * ldc, 0, sizeof(int64_t) * (size_t)n);
+        return;
+    }
+    const pane_cpu_path path = pane_cpu_selected();
+    if (path == PANE_CPU_SCALAR) pane_wgemm_reference(m, n, k, a, lda, b, ldb, c, ldc);
+    else if (path == PANE_CPU_VNNI) wgemm_narrow_vnni512(m, n, k, a, lda, b, ldb, c, ldc);
+    else wgemm_narrow_avx2(m, n, k, a, lda, b, ldb, c, ldc);
 }
 
 void pane_wgemm(int m, int n, int k,

@@ -104,14 +104,16 @@ public enum CPUPath: String, Sendable, Comparable {
 
 /// C[m×n] = A[m×k] · B[k×n] exactly, int16 operands and int64 results (the integer entropy
 /// path), columns split across threads. Every CPU path and thread count gives the same integers.
-/// REQUIRES: |A| ≤ 32767, lda ≥ 2·⌈k/2⌉ with A's entry k zero when k is odd (see pane_wgemm).
+/// `narrow`: every entry of A is within ±255 (pane_wgemm_narrow, half the multiply-adds).
+/// REQUIRES: |A| ≤ 32767 (≤ 255 when narrow), lda ≥ 2·⌈k/2⌉ with A's entry k zero when k is odd
+/// (see pane_wgemm).
 public func exactIntegerGEMM(m: Int, n: Int, k: Int,
                              _ a: UnsafePointer<Int16>, lda: Int,
                              _ b: UnsafePointer<Int16>, ldb: Int,
-                             _ c: UnsafeMutablePointer<Int64>, ldc: Int) {
+                             _ c: UnsafeMutablePointer<Int64>, ldc: Int, narrow: Bool = false) {
     Parallel.forEachColumnRange(m: m, n: n, k: k, grain: 16) { r in
-        pane_wgemm(Int32(m), Int32(r.count), Int32(k), a, Int32(lda),
-                   b + r.lowerBound, Int32(ldb), c + r.lowerBound, Int32(ldc))
+        (narrow ? pane_wgemm_narrow : pane_wgemm)(Int32(m), Int32(r.count), Int32(k), a, Int32(lda),
+                                                  b + r.lowerBound, Int32(ldb), c + r.lowerBound, Int32(ldc))
     }
 }
 

@@ -34,6 +34,9 @@ public struct IntegerEntropyModel: Sendable {
         /// rows `lda` long, zero-padded to an even length (the GEMM reads pairs).
         let weight: [Int16]
         let lda: Int
+        /// Every weight within ±255 (models exported since 2026-11-30): the GEMM takes one
+        /// multiply-add pass instead of two. The integers are the same either way.
+        let narrow: Bool
         let bias: [Int64]
         let multiplier: [Int64], shift: [Int64]
         let relu: Bool
@@ -141,7 +144,8 @@ public struct IntegerEntropyModel: Sendable {
         private func product(m: Int, n: Int, k: Int, _ b: UnsafePointer<Int16>) -> [Int64] {
             [Int64](unsafeUninitializedCapacity: m * n) { c, initialized in
                 weight.withUnsafeBufferPointer { a in
-                    exactIntegerGEMM(m: m, n: n, k: k, a.baseAddress!, lda: lda, b, ldb: n, c.baseAddress!, ldc: n)
+                    exactIntegerGEMM(m: m, n: n, k: k, a.baseAddress!, lda: lda, b, ldb: n, c.baseAddress!, ldc: n,
+                                     narrow: narrow)
                 }
                 initialized = m * n
             }
@@ -334,7 +338,8 @@ extension IntegerEntropyModel {
                 }
             }
             return Layer(transposed: transposed, inChannels: cin, outChannels: cout, kernel: k, stride: stride,
-                         padding: padding, outputPadding: outputPadding, weight: padded, lda: lda, bias: bias,
+                         padding: padding, outputPadding: outputPadding, weight: padded, lda: lda,
+                         narrow: padded.allSatisfy { $0 >= -255 && $0 <= 255 }, bias: bias,
                          multiplier: m, shift: sh, relu: relu)
         }
         h_s = try spec.h_s.enumerated().map { n, l in

@@ -60,17 +60,20 @@ import CPaneKernels
 
     /// The exact int16 GEMM against int64 sums on every path: odd k (the padded pair), k past
     /// the 256-term int32 blocks, partial column strips, and operands at the int16 extremes (the
-    /// worst case of every block's int32 sum).
-    @Test(arguments: [(5, 19, 1513), (64, 1536, 168), (3, 7, 9), (6, 33, 777)])
-    func integerGEMMIsExactOnEveryPath(m: Int, n: Int, k: Int) {
+    /// worst case of every block's int32 sum). Narrow: A within ±255 (pane_wgemm_narrow, one pass
+    /// without splitting B), rows of 12, 4 and 1 (its tiles).
+    @Test(arguments: [(5, 19, 1513), (64, 1536, 168), (3, 7, 9), (6, 33, 777), (13, 40, 600)], [false, true])
+    func integerGEMMIsExactOnEveryPath(shape: (Int, Int, Int), narrow: Bool) {
+        let (m, n, k) = shape
         var rng = Generator(state: UInt64(m * 7 + n * 3 + k))
         let lda = (k + 1) & ~1
         var a = [Int16](repeating: 0, count: m * lda)
         var b = [Int16](repeating: 0, count: k * n)
+        let top: Int16 = narrow ? 255 : 32767
         for i in 0..<m {
             for p in 0..<k {
-                // Row 0 all +32767 and row 1 all −32767 against B at its extremes: the largest sums.
-                a[i * lda + p] = i == 0 ? 32767 : i == 1 ? -32767 : Int16.random(in: -32767...32767, using: &rng)
+                // Row 0 all at +top and row 1 all at −top against B at its extremes: the largest sums.
+                a[i * lda + p] = i == 0 ? top : i == 1 ? -top : Int16.random(in: -top...top, using: &rng)
             }
         }
         for p in 0..<k {
@@ -88,11 +91,12 @@ import CPaneKernels
             a.withUnsafeBufferPointer { ap in
                 b.withUnsafeBufferPointer { bp in
                     c.withUnsafeMutableBufferPointer { cp in
-                        exactIntegerGEMM(m: m, n: n, k: k, ap.baseAddress!, lda: lda, bp.baseAddress!, ldb: n, cp.baseAddress!, ldc: n)
+                        exactIntegerGEMM(m: m, n: n, k: k, ap.baseAddress!, lda: lda, bp.baseAddress!, ldb: n, cp.baseAddress!,
+                                         ldc: n, narrow: narrow)
                     }
                 }
             }
-            #expect(c == exact, "path \(path), m\(m) n\(n) k\(k)")
+            #expect(c == exact, "path \(path), m\(m) n\(n) k\(k), narrow \(narrow)")
         }
         #expect(tested.first == .scalar)
     }

@@ -118,6 +118,8 @@ def test_integer_weights_are_int16_and_older_int32_files_load_alike(codec):
     tensors = load_file(str(pane.DEFAULT_MODEL.parent / codec.manifest["weights"]))
     weights = [k for k in tensors if k.startswith("int.") and k.endswith(".weight")]
     assert weights and all(tensors[k].dtype == np.int16 for k in weights)
+    # Exported within ±255 (the runtime's one-pass exact GEMM), each layer using the range.
+    assert all(np.abs(tensors[k]).max() == 255 for k in weights)
     widened = {k: (v.astype(np.int32) if k in weights else v) for k, v in tensors.items()}
     a = IntegerEntropyModel.from_tensors(tensors, codec.manifest)
     b = IntegerEntropyModel.from_tensors(widened, codec.manifest)

@@ -103,7 +103,15 @@ void pane_wgemm(int m, int n, int k,
                 const int16_t *b, int ldb,
                 int64_t *c, int ldc);
 
-/// The scalar reference of pane_wgemm.
+/// pane_wgemm for narrow A, |A| ≤ 255 (the integer path's weights as exported since
+/// 2026-11-30): one int16 multiply-add pass a K block instead of two, B any int16. Same integers.
+/// REQUIRES: |A| ≤ 255, and pane_wgemm's layout requirements.
+void pane_wgemm_narrow(int m, int n, int k,
+                       const int16_t *a, int lda,
+                       const int16_t *b, int ldb,
+                       int64_t *c, int ldc);
+
+/// The scalar reference of pane_wgemm (and of pane_wgemm_narrow).
 void pane_wgemm_reference(int m, int n, int k,
                           const int16_t *a, int lda,
                           const int16_t *b, int ldb,
