@@ -44,59 +44,31 @@ public struct PaneNetwork: Sendable {
         do { data = try Data(contentsOf: manifestURL) } catch {
             throw ModelError.unreadable(manifestURL.path, error.localizedDescription)
         }
-        try self.init(manifestData: data, name: manifestURL.lastPathComponent) { weights in
-            let weightsURL = manifestURL.deletingLastPathComponent().appendingPathComponent(weights)
-            return try Self.readWhole(weightsURL)
+        try self.init(manifestData: data, name: manifestURL.lastPathComponent, checkDigest: true) { weights in
+            try WeightBytes(contentsOf: manifestURL.deletingLastPathComponent().appendingPathComponent(weights))
         }
-    }
-
-    /// The bytes of a file, read straight into the array (no intermediate `Data` and copy: on
-    /// a 16 MB model that copy was a tenth of a small image's whole encode).
-    static func readWhole(_ url: URL) throws -> [UInt8] {
-        let fd = open(url.path, O_RDONLY)
-        guard fd >= 0 else { throw ModelError.unreadable(url.path, String(cString: strerror(errno))) }
-        defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0, info.st_size >= 0 else {
-            throw ModelError.unreadable(url.path, String(cString: strerror(errno)))
-        }
-        let size = Int(info.st_size)
-        var failure: Int32 = 0
-        let bytes = [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
-            var done = 0
-            while done < size {
-                let n = read(fd, buffer.baseAddress! + done, size - done)
-                if n < 0 && errno == EINTR { continue }
-                if n == 0 { break }
-                if n < 0 { failure = errno; break }
-                done += n
-            }
-            initialized = done
-        }
-        guard failure == 0, bytes.count == size else {
-            throw ModelError.unreadable(url.path, failure != 0 ? String(cString: strerror(failure)) : "file changed while read")
-        }
-        return bytes
     }
 
     /// zlib's CRC-32 of `bytes` as 8 lower-case hex digits (the manifest's `crc32`): one part
     /// a kernel thread, joined with `crc32_combine` (a model file is ~20 MB, on the path of every
     /// encode and decode).
     static func crc32Hex(_ bytes: [UInt8]) -> String {
-        let parts = bytes.count < 1 << 20 ? [0..<bytes.count] : Parallel.ranges(bytes.count, grain: 1 << 20)
+        bytes.withUnsafeBytes { crc32Hex($0) }
+    }
+
+    static func crc32Hex(_ buffer: UnsafeRawBufferPointer) -> String {
+        let parts = buffer.count < 1 << 20 ? [0..<buffer.count] : Parallel.ranges(buffer.count, grain: 1 << 20)
         var crcs = [UInt](repeating: 0, count: parts.count)
-        bytes.withUnsafeBufferPointer { buffer in
-            crcs.withUnsafeMutableBufferPointer { crcs in
-                Parallel.forEach(parts.count) { p in
-                    var crc = crc32(0, nil, 0)
-                    var start = parts[p].lowerBound
-                    while start < parts[p].upperBound {   // zlib takes at most UInt32.max bytes a call
-                        let count = min(parts[p].upperBound - start, Int(UInt32.max))
-                        crc = crc32(crc, buffer.baseAddress! + start, UInt32(count))
-                        start += count
-                    }
-                    crcs[p] = crc
+        crcs.withUnsafeMutableBufferPointer { crcs in
+            Parallel.forEach(parts.count) { p in
+                var crc = crc32(0, nil, 0)
+                var start = parts[p].lowerBound
+                while start < parts[p].upperBound {   // zlib takes at most UInt32.max bytes a call
+                    let count = min(parts[p].upperBound - start, Int(UInt32.max))
+                    crc = crc32(crc, buffer.baseAddress!.assumingMemoryBound(to: UInt8.self) + start, UInt32(count))
+                    start += count
                 }
+                crcs[p] = crc
             }
         }
         var crc = crcs[0]
@@ -110,6 +82,10 @@ public struct PaneNetwork: Sendable {
     /// pairs mutated manifests with fixed weights).
     public init(manifestData data: Data, name: String, checkDigest: Bool = true,
                 weights: (String) throws -> [UInt8]) throws {
+        try self.init(manifestData: data, name: name, checkDigest: checkDigest) { WeightBytes(try weights($0)) }
+    }
+
+    init(manifestData data: Data, name: String, checkDigest: Bool, weights: (String) throws -> WeightBytes) throws {
         struct Head: Decodable { let format: String?; let version: Int? }
         guard let head = try? JSONDecoder().decode(Head.self, from: data) else {
             throw ModelError.corrupt(name, "not a JSON object")
@@ -129,18 +105,18 @@ public struct PaneNetwork: Sendable {
         let bytes = try weights(manifest.weights)
         if checkDigest {
             if let expected = manifest.crc32 {
-                let actual = Self.crc32Hex(bytes)
+                let actual = Self.crc32Hex(bytes.buffer)
                 guard actual == expected.lowercased() else {
                     throw ModelError.checksumMismatch(expected: "crc32 " + expected, actual: "crc32 " + actual)
                 }
             } else {
-                let digest = SHA256.hex(bytes)
+                let digest = SHA256.hex(Array(bytes.buffer))
                 guard digest == manifest.sha256.lowercased() else {
                     throw ModelError.checksumMismatch(expected: "sha256 " + manifest.sha256, actual: "sha256 " + digest)
                 }
             }
         }
-        try self.init(manifest: manifest, weights: try SafeTensors(bytes: bytes, source: manifest.weights))
+        try self.init(manifest: manifest, weights: try SafeTensors(storage: bytes, source: manifest.weights))
     }
 
     init(manifest: Manifest, weights: SafeTensors) throws {

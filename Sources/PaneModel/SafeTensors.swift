@@ -1,5 +1,60 @@
 import Foundation
 
+/// The read-only bytes of a weights file: a private mapping of the file (the model loader: no
+/// copy into fresh memory, which cost a third of a model load in page faults), or a copy of an
+/// array (tests, fuzzing). The loader copies every tensor out before it returns, so a mapping
+/// lives only as long as one load.
+public final class WeightBytes: @unchecked Sendable {
+    public let buffer: UnsafeRawBufferPointer
+    private let base: UnsafeMutableRawPointer
+    private let mapped: Bool
+
+    public init(_ bytes: [UInt8]) {
+        let memory = UnsafeMutableRawPointer.allocate(byteCount: max(bytes.count, 1), alignment: 16)
+        bytes.withUnsafeBytes { if let src = $0.baseAddress { memory.copyMemory(from: src, byteCount: $0.count) } }
+        base = memory
+        buffer = UnsafeRawBufferPointer(start: memory, count: bytes.count)
+        mapped = false
+    }
+
+    /// Maps the file at `url` (reading it whole where it cannot be mapped, e.g. when empty).
+    public init(contentsOf url: URL) throws {
+        let fd = open(url.path, O_RDONLY)
+        guard fd >= 0 else { throw ModelError.unreadable(url.path, String(cString: strerror(errno))) }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0, info.st_size >= 0 else {
+            throw ModelError.unreadable(url.path, String(cString: strerror(errno)))
+        }
+        let size = Int(info.st_size)
+        if size > 0, let p = mmap(nil, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0), p != MAP_FAILED {
+            base = p
+            buffer = UnsafeRawBufferPointer(start: p, count: size)
+            mapped = true
+            return
+        }
+        let memory = UnsafeMutableRawPointer.allocate(byteCount: max(size, 1), alignment: 16)
+        var done = 0, failure: Int32 = 0
+        while done < size {
+            let n = read(fd, memory + done, size - done)
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { failure = n < 0 ? errno : 0; break }
+            done += n
+        }
+        guard failure == 0, done == size else {
+            memory.deallocate()
+            throw ModelError.unreadable(url.path, failure != 0 ? String(cString: strerror(failure)) : "file changed while read")
+        }
+        base = memory
+        buffer = UnsafeRawBufferPointer(start: memory, count: size)
+        mapped = false
+    }
+
+    deinit {
+        if mapped { munmap(base, buffer.count) } else { base.deallocate() }
+    }
+}
+
 /// A parsed safetensors file (https://huggingface.co/docs/safetensors): an
 /// 8-byte little-endian header length, a JSON header, then raw little-endian data.
 /// Only the dtypes Pane uses are accepted: F32, I64, I32, I16 and I8.
@@ -12,10 +67,16 @@ public struct SafeTensors: Sendable {
 
     public let entries: [String: Entry]
     public let metadata: [String: String]
-    private let bytes: [UInt8]
+    private let storage: WeightBytes
 
     /// Parses `bytes`, checking every offset and size against the buffer.
     public init(bytes: [UInt8], source: String = "safetensors") throws {
+        try self.init(storage: WeightBytes(bytes), source: source)
+    }
+
+    /// Parses the bytes of `storage` (kept alive with this value), checking every offset and size.
+    public init(storage: WeightBytes, source: String = "safetensors") throws {
+        let bytes = storage.buffer
         guard bytes.count >= 8 else { throw ModelError.corrupt(source, "file shorter than its 8-byte header length") }
         var headerLength = 0
         for i in 0..<8 { headerLength |= Int(bytes[i]) << (8 * i) }
@@ -53,15 +114,11 @@ public struct SafeTensors: Sendable {
         }
         self.entries = entries
         self.metadata = metadata
-        self.bytes = bytes
+        self.storage = storage
     }
 
     public init(contentsOf url: URL) throws {
-        let data: Data
-        do { data = try Data(contentsOf: url) } catch {
-            throw ModelError.unreadable(url.path, error.localizedDescription)
-        }
-        try self.init(bytes: [UInt8](data), source: url.lastPathComponent)
+        try self.init(storage: WeightBytes(contentsOf: url), source: url.lastPathComponent)
     }
 
     /// The float32 values of `name`.
@@ -92,7 +149,7 @@ public struct SafeTensors: Sendable {
     /// The little-endian bytes of `name` as stored.
     func rawBytes(_ name: String) throws -> [UInt8] {
         guard let e = entries[name] else { throw ModelError.missingTensor(name) }
-        return Array(bytes[e.range])
+        return Array(storage.buffer[e.range])
     }
 
     /// The values of `name`, which must be stored as `dtype` (whose width is `T`'s).
@@ -101,9 +158,7 @@ public struct SafeTensors: Sendable {
         guard e.dtype == dtype else { throw ModelError.wrongType(name, expected: dtype, actual: e.dtype) }
         let count = e.range.count / MemoryLayout<T>.stride
         let out = [T](unsafeUninitializedCapacity: count) { buffer, initialized in
-            bytes.withUnsafeBytes { src in
-                UnsafeMutableRawBufferPointer(buffer).copyMemory(from: UnsafeRawBufferPointer(rebasing: src[e.range]))
-            }
+            UnsafeMutableRawBufferPointer(buffer).copyMemory(from: UnsafeRawBufferPointer(rebasing: storage.buffer[e.range]))
             initialized = count
         }
         return (e.shape, out)
