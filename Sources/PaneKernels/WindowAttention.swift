@@ -67,54 +67,51 @@ public struct SwinBlock: Sendable {
             }
         }
         let parts = Parallel.ranges(windows, grain: 1)
+        let ldx = 2 * dim
         qkv.data.withUnsafeBufferPointer { src in
             out.withUnsafeMutableBufferPointer { dst in
                 bias.withUnsafeBufferPointer { bias in
                     Parallel.forEach(parts.count) { part in
-                        // One scratch block a thread, used through raw pointers: q, kᵀ, v, scores s, output o.
-                        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 4 * t * dh + t * t)
-                        let indexes = UnsafeMutablePointer<Int>.allocate(capacity: 2 * t)
-                        defer { scratch.deallocate(); indexes.deallocate() }
-                        let q = scratch, kT = q + t * dh, v = kT + t * dh, o = v + t * dh, s = o + t * dh
-                        let pixel = indexes, region = indexes + t
+                        // One scratch block a thread: q (scaled) and v as token rows side by side
+                        // (t × 2·dim), k as channel rows (dim × t, kᵀ of every head), scores s, and the
+                        // heads' outputs as token rows (t × dim).
+                        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: t * ldx + dim * t + t * t + t * dim)
+                        let pixel = UnsafeMutablePointer<Int32>.allocate(capacity: t)
+                        let region = UnsafeMutablePointer<Int>.allocate(capacity: t)
+                        defer { scratch.deallocate(); pixel.deallocate(); region.deallocate() }
+                        let x = scratch, kT = x + t * ldx, s = kT + dim * t, o = s + t * t
+                        let q = src.baseAddress!, k = q + dim * plane, v = k + dim * plane
                         for win in parts[part] {
                             let wy = win / windowsX, wx = win % windowsX
                             for i in 0..<window {
                                 for j in 0..<window {
                                     let ry = wy * window + i, rx = wx * window + j   // rolled coordinates
-                                    pixel[i * window + j] = ((ry + shift) % h) * w + (rx + shift) % w
+                                    pixel[i * window + j] = Int32(((ry + shift) % h) * w + (rx + shift) % w)
                                     region[i * window + j] = regionLabel(ry, h) * 3 + regionLabel(rx, w)
                                 }
                             }
                             // Only windows on the last row or column of a shifted map mix regions;
                             // the mask loop (t² compares a head) is skipped everywhere else.
                             let masked = shift > 0 && (1..<t).contains { region[$0] != region[0] }
+                            pane_window_gather_tokens(q, plane, Int32(dim), pixel, Int32(t), Int32(window), scale, x, Int32(ldx))
+                            pane_window_gather_tokens(v, plane, Int32(dim), pixel, Int32(t), Int32(window), 1, x + dim, Int32(ldx))
+                            pane_window_gather_channels(k, plane, Int32(dim), pixel, Int32(t), Int32(window), kT)
+                            o.update(repeating: 0, count: t * dim)
                             for hd in 0..<heads {
-                                for d in 0..<dh {
-                                    let qRow = src.baseAddress! + (hd * dh + d) * plane
-                                    let kRow = src.baseAddress! + (dim + hd * dh + d) * plane
-                                    let vRow = src.baseAddress! + (2 * dim + hd * dh + d) * plane
-                                    for n in 0..<t {
-                                        q[n * dh + d] = qRow[pixel[n]] * scale
-                                        kT[d * t + n] = kRow[pixel[n]]
-                                        v[n * dh + d] = vRow[pixel[n]]
-                                    }
-                                }
                                 s.update(from: bias.baseAddress! + hd * t * t, count: t * t)
                                 if masked {
                                     for i in 0..<t {
                                         for j in 0..<t where region[i] != region[j] { s[i * t + j] += maskValue }
                                     }
                                 }
-                                pane_sgemm(Int32(t), Int32(t), Int32(dh), q, Int32(dh), kT, Int32(t), s, Int32(t))
+                                pane_sgemm(Int32(t), Int32(t), Int32(dh), x + hd * dh, Int32(ldx), kT + hd * dh * t, Int32(t),
+                                           s, Int32(t))
                                 pane_softmax_rows(s, Int32(t), Int32(t))
-                                o.update(repeating: 0, count: t * dh)
-                                pane_sgemm(Int32(t), Int32(dh), Int32(t), s, Int32(t), v, Int32(dh), o, Int32(dh))
-                                for d in 0..<dh {
-                                    let row = dst.baseAddress! + (hd * dh + d) * plane
-                                    for n in 0..<t { row[pixel[n]] = o[n * dh + d] }
-                                }
+                                pane_sgemm(Int32(t), Int32(dh), Int32(t), s, Int32(t), x + dim + hd * dh, Int32(ldx),
+                                           o + hd * dh, Int32(dim))
                             }
+                            pane_window_scatter_tokens(o, Int32(dim), Int32(dim), pixel, Int32(t), Int32(window),
+                                                       dst.baseAddress!, plane)
                         }
                     }
                 }

@@ -139,6 +139,39 @@ import CPaneKernels
         #expect(sum[n / 2] == x[n / 2] + norm[n / 2])
     }
 
+    /// Window gathers and the scatter against their references, bit for bit: an 8×8 window in the
+    /// middle of a map and one a shift wraps around both edges (rows not consecutive), channel
+    /// counts with and without a tail of 8, a 4-wide window (reference path), and the scatter
+    /// undoing the token gather.
+    @Test(arguments: [(64, 8, 0), (20, 8, 5), (64, 8, 7), (24, 4, 2)])
+    func windowMovesEqualReference(channels: Int, window: Int, shift: Int) {
+        let h = 24, w = 32, plane = h * w, t = window * window
+        var rng = Generator(state: UInt64(channels * 31 + shift))
+        let src = (0..<(channels * plane)).map { _ in Float.random(in: -3...3, using: &rng) }
+        // The window at the map's bottom-right corner, rolled by `shift` as a shifted Swin block does.
+        let y0 = h - window, x0 = w - window
+        let pixel = (0..<t).map { n in Int32(((y0 + n / window + shift) % h) * w + (x0 + n % window + shift) % w) }
+        let ld = channels + 3
+        var fast = [Float](repeating: 0, count: t * ld), reference = fast
+        pane_window_gather_tokens(src, plane, Int32(channels), pixel, Int32(t), Int32(window), 0.37, &fast, Int32(ld))
+        pane_window_gather_tokens_reference(src, plane, Int32(channels), pixel, Int32(t), Int32(window), 0.37, &reference, Int32(ld))
+        #expect(fast.map(\.bitPattern) == reference.map(\.bitPattern))
+        #expect(fast[ld + 1] == src[plane + Int(pixel[1])] * 0.37)
+        var columns = [Float](repeating: 0, count: channels * t), columnsReference = columns
+        pane_window_gather_channels(src, plane, Int32(channels), pixel, Int32(t), Int32(window), &columns)
+        pane_window_gather_channels_reference(src, plane, Int32(channels), pixel, Int32(t), Int32(window), &columnsReference)
+        #expect(columns == columnsReference)
+        #expect(columns[2 * t + t - 1] == src[2 * plane + Int(pixel[t - 1])])
+        pane_window_gather_tokens(src, plane, Int32(channels), pixel, Int32(t), Int32(window), 1, &fast, Int32(ld))
+        var back = [Float](repeating: .nan, count: channels * plane), backReference = back
+        pane_window_scatter_tokens(fast, Int32(ld), Int32(channels), pixel, Int32(t), Int32(window), &back, plane)
+        pane_window_scatter_tokens_reference(fast, Int32(ld), Int32(channels), pixel, Int32(t), Int32(window), &backReference, plane)
+        #expect(back.map(\.bitPattern) == backReference.map(\.bitPattern))
+        for c in 0..<channels {
+            for p in pixel { #expect(back[c * plane + Int(p)] == src[c * plane + Int(p)]) }
+        }
+    }
+
     /// The AVX2 softmax against libm's expf, for window sizes 16 and 64 (and a 9-wide row, which
     /// takes the reference), with a masked entry (−100) as shifted windows have.
     @Test(arguments: [(16, 16), (64, 64), (5, 9)])

@@ -70,6 +70,25 @@ void pane_gdn_apply_reference(const float *x, const float *norm, size_t n, int i
 void pane_add(float *a, const float *b, size_t n);
 void pane_add_reference(float *a, const float *b, size_t n);
 
+/// One attention window of `t` pixels (`pixel[n]`: index of token n in a plane of `plane` floats,
+/// rows of `width` tokens) between planar maps and GEMM blocks. The AVX2 paths (width 8) equal
+/// the references bit for bit.
+/// gather_tokens: out[n·ldo + c] = src[c·plane + pixel[n]] · scale (token-major rows).
+void pane_window_gather_tokens(const float *src, size_t plane, int channels, const int32_t *pixel,
+                               int t, int width, float scale, float *out, int ldo);
+void pane_window_gather_tokens_reference(const float *src, size_t plane, int channels, const int32_t *pixel,
+                                         int t, int width, float scale, float *out, int ldo);
+/// gather_channels: out[c·t + n] = src[c·plane + pixel[n]] (channel-major rows).
+void pane_window_gather_channels(const float *src, size_t plane, int channels, const int32_t *pixel,
+                                 int t, int width, float *out);
+void pane_window_gather_channels_reference(const float *src, size_t plane, int channels, const int32_t *pixel,
+                                           int t, int width, float *out);
+/// scatter_tokens: dst[c·plane + pixel[n]] = in[n·ldi + c].
+void pane_window_scatter_tokens(const float *in, int ldi, int channels, const int32_t *pixel,
+                                int t, int width, float *dst, size_t plane);
+void pane_window_scatter_tokens_reference(const float *in, int ldi, int channels, const int32_t *pixel,
+                                          int t, int width, float *dst, size_t plane);
+
 /// Most output channels pane_deconv_row keeps in registers (more take the reference).
 #define PANE_DECONV_ROW_MAX_OUT 8
 
