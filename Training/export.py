@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import math
 import sys
 import zlib
@@ -173,7 +174,11 @@ def export(net: PaneNet, name: str, out_dir: Path, iteration: int = 0, int_model
     tensors = {k: v.detach().contiguous().clone() for k, v in tensors.items()}
     out_dir.mkdir(parents=True, exist_ok=True)
     weights = out_dir / f"{name}.safetensors"
-    save_file(tensors, str(weights), metadata={"format": FORMAT, "version": str(FORMAT_VERSION)})
+    # Written beside and renamed into place: a pane process maps the weights file while it loads,
+    # and a file rewritten in place under it would change (or shrink: SIGBUS) mid-load.
+    partial = weights.with_suffix(".safetensors.tmp")
+    save_file(tensors, str(partial), metadata={"format": FORMAT, "version": str(FORMAT_VERSION)})
+    os.replace(partial, weights)
     manifest["weights"] = weights.name
     data = weights.read_bytes()
     manifest["sha256"] = hashlib.sha256(data).hexdigest()

@@ -65,7 +65,7 @@ final class WeightStore {
             (actual, values) = try file.int16s(name)
         case "I32":
             let t = try file.ints(name)
-            guard t.values.allSatisfy({ abs($0) <= Int32(Int16.max) }) else {
+            guard t.values.allSatisfy({ (-32767...32767).contains($0) }) else {
                 throw ModelError.invalidField(name, "weights exceed int16")
             }
             (actual, values) = (t.shape, t.values.map { Int16($0) })

@@ -56,8 +56,10 @@ public struct PaneNetwork: Sendable {
         bytes.withUnsafeBytes { crc32Hex($0) }
     }
 
-    static func crc32Hex(_ buffer: UnsafeRawBufferPointer) -> String {
-        let parts = buffer.count < 1 << 20 ? [0..<buffer.count] : Parallel.ranges(buffer.count, grain: 1 << 20)
+    /// `threads`: parts to checksum at once (the kernel threads; tests pass more to exercise the join).
+    static func crc32Hex(_ buffer: UnsafeRawBufferPointer, threads: Int = Parallel.threads) -> String {
+        let parts = buffer.count < 1 << 20 ? [0..<buffer.count]
+            : (0..<threads).map { p in (buffer.count * p / threads)..<(buffer.count * (p + 1) / threads) }
         var crcs = [UInt](repeating: 0, count: parts.count)
         crcs.withUnsafeMutableBufferPointer { crcs in
             Parallel.forEach(parts.count) { p in
@@ -153,9 +155,12 @@ public struct PaneNetwork: Sendable {
         ]
         let stores = groups.map { _ in WeightStore(weights) }
         var failures = [Error?](repeating: nil, count: groups.count)
+        let runs = Parallel.ranges(groups.count, grain: 1)   // at most one run of groups a thread
         failures.withUnsafeMutableBufferPointer { failures in
-            Parallel.forEach(groups.count) { i in
-                do { try groups[i](stores[i]) } catch { failures[i] = error }
+            Parallel.forEach(runs.count) { run in
+                for i in runs[run] {
+                    do { try groups[i](stores[i]) } catch { failures[i] = error }
+                }
             }
         }
         if let first = failures.compactMap({ $0 }).first { throw first }  // in group order: the same error every run

@@ -3,7 +3,9 @@ import Foundation
 /// The read-only bytes of a weights file: a private mapping of the file (the model loader: no
 /// copy into fresh memory, which cost a third of a model load in page faults), or a copy of an
 /// array (tests, fuzzing). The loader copies every tensor out before it returns, so a mapping
-/// lives only as long as one load.
+/// lives only as long as one load. The file must not be rewritten in place meanwhile (a mapping
+/// sees the change, and a shortened file faults): `Training/export.py` writes a new file and
+/// renames it over the old one, which leaves a running load on the old contents.
 public final class WeightBytes: @unchecked Sendable {
     public let buffer: UnsafeRawBufferPointer
     private let base: UnsafeMutableRawPointer
@@ -27,7 +29,12 @@ public final class WeightBytes: @unchecked Sendable {
             throw ModelError.unreadable(url.path, String(cString: strerror(errno)))
         }
         let size = Int(info.st_size)
-        if size > 0, let p = mmap(nil, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0), p != MAP_FAILED {
+        #if os(Linux)
+        let flags = MAP_PRIVATE | MAP_POPULATE   // fault the whole file in with one call
+        #else
+        let flags = MAP_PRIVATE
+        #endif
+        if size > 0, let p = mmap(nil, size, PROT_READ, flags, fd, 0), p != MAP_FAILED {
             base = p
             buffer = UnsafeRawBufferPointer(start: p, count: size)
             mapped = true

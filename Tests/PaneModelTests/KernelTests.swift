@@ -118,6 +118,8 @@ import CPaneKernels
     /// the vector paths must equal the scalar references bit for bit (lengths with a vector tail).
     @Test(arguments: [1, 7, 8, 1_037])
     func gdnPassesAndAddEqualReferenceBitForBit(n: Int) {
+        defer { CPUPath.clearForced() }
+        CPUPath.force(.avx2)   // the vector path wherever the CPU has it (else both are the reference)
         var rng = Generator(state: UInt64(n))
         let x = (0..<n).map { _ in Float.random(in: -40...40, using: &rng) }
         let norm = (0..<n).map { _ in Float.random(in: 1e-6...900, using: &rng) }
@@ -139,12 +141,15 @@ import CPaneKernels
         #expect(sum[n / 2] == x[n / 2] + norm[n / 2])
     }
 
-    /// Window gathers and the scatter against their references, bit for bit: an 8×8 window in the
-    /// middle of a map and one a shift wraps around both edges (rows not consecutive), channel
-    /// counts with and without a tail of 8, a 4-wide window (reference path), and the scatter
-    /// undoing the token gather.
-    @Test(arguments: [(64, 8, 0), (20, 8, 5), (64, 8, 7), (24, 4, 2)])
+    /// Window gathers and the scatter against their references, bit for bit: an 8×8 window at the
+    /// map's corner, unshifted (every row consecutive: the vector path, with and without a channel
+    /// tail past a multiple of 8) and rolled by a shift (rows wrapping: the per-pixel fallback), a
+    /// 4-wide window (reference path; its spot checks still hold), and the scatter undoing the
+    /// token gather.
+    @Test(arguments: [(64, 8, 0), (20, 8, 0), (20, 8, 5), (64, 8, 7), (24, 4, 2)])
     func windowMovesEqualReference(channels: Int, window: Int, shift: Int) {
+        defer { CPUPath.clearForced() }
+        CPUPath.force(.avx2)   // the vector path wherever the CPU has it (else both are the reference)
         let h = 24, w = 32, plane = h * w, t = window * window
         var rng = Generator(state: UInt64(channels * 31 + shift))
         let src = (0..<(channels * plane)).map { _ in Float.random(in: -3...3, using: &rng) }

@@ -123,7 +123,9 @@ import CPaneKernels
     /// the one-pass value (Python: `zlib.crc32(bytes((i * 31) % 251 for i in range((3 << 20) + 7)))`).
     @Test func crc32InPartsEqualsOnePass() {
         let bytes = (0..<(3 << 20) + 7).map { UInt8(($0 &* 31) % 251) }
-        #expect(PaneNetwork.crc32Hex(bytes) == "37a28910")
+        for threads in [1, 2, 3, 5] {
+            #expect(bytes.withUnsafeBytes { PaneNetwork.crc32Hex($0, threads: threads) } == "37a28910", "\(threads) parts")
+        }
     }
 
     @Test func newerVersionIsRefused() throws {
@@ -205,9 +207,10 @@ import CPaneKernels
         expectError(.wrongType("int.h_s.0.weight", expected: "I16", actual: "F32")) { _ = try s.load() }
     }
 
-    /// Integer weights live in ±32767: an I32 weight beyond int16, or −32768 stored as I16, is refused.
+    /// Integer weights live in ±32767: an I32 weight beyond int16 (Int32.min too, whose magnitude
+    /// overflows), or −32768 stored as I16, is refused.
     @Test func integerWeightsOutsideInt16AreRefused() throws {
-        for (dtype, value) in [("I32", Int32(40_000)), ("I16", Int32(Int16.min))] {
+        for (dtype, value) in [("I32", Int32(40_000)), ("I32", Int32.min), ("I16", Int32(Int16.min))] {
             var s = try Scratch()
             try s.editTensors { t in
                 let (_, shape, _) = t["int.h_s.0.weight"]!

@@ -62,11 +62,17 @@ def test_activation_scores_rank_dead_units_last(net):
     work = PaneNet(Config(**TINY)).eval()
     work.load_state_dict(net.state_dict())
     with torch.no_grad():
-        work.cc_mean[0][0].bias[2] = -1e4  # unit 2 never fires
-        work.lrp[1][2].weight[:, 6] = 0    # unit 6 fires but adds nothing
+        for net in (work.cc_mean[0], work.lrp[1]):
+            net[0].bias += 50                  # every unit fires...
+        work.cc_mean[0][0].bias[2] = -1e4      # ...but unit 2 of cc_mean.0, which never does,
+        work.lrp[1][2].weight[:, 6] = 0        # and unit 6 of lrp.1, which adds nothing
     scores = slim.activation_scores(work, [torch.rand(2, 3, 64, 64)])
     assert scores["cc_mean.0"][2] == 0 and scores["lrp.1"][6] == 0
-    assert (scores["cc_scale.0"] >= 0).all() and scores["cc_scale.0"].sum() > 0
+    assert (scores["cc_mean.0"] > 0).sum() == 7 and (scores["lrp.1"] > 0).sum() == 7
+    small = slim.slim(work, 7, scores)             # one unit goes from every network
+    kept = lambda full, part: [j for j in range(8) if any(torch.equal(part[0].weight[i], full[0].weight[j]) for i in range(7))]
+    assert 2 not in kept(work.cc_mean[0], small.cc_mean[0])
+    assert 6 not in kept(work.lrp[1], small.lrp[1])
 
 
 def test_widening_the_hidden_width_is_refused(net):
