@@ -27,6 +27,7 @@ from safetensors.torch import save_file
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from model import GDN, PaneNet, WindowAttentionBlock, SCALE_MIN, SCALE_MAX, SCALE_LEVELS, ATTN_MASK_VALUE  # noqa: E402
 from train import CHECKPOINT, load_checkpoint  # noqa: E402
+import entropy_int  # noqa: E402
 from entropy_int import IntegerEntropyModel  # noqa: E402
 from data import CropSampler, DEFAULT_TRAIN_DIR  # noqa: E402
 import rans  # noqa: E402
@@ -267,7 +268,13 @@ def main(argv=None):
     ap.add_argument("--out", type=Path, default=ROOT / "Models")
     ap.add_argument("--fixtures", type=Path, default=ROOT / "Tests" / "PaneModelTests" / "Fixtures")
     ap.add_argument("--sample", type=Path, default=ROOT / "Samples" / "kodim23.png")
+    ap.add_argument("--weight-max", type=int, default=entropy_int.WEIGHT_MAX,
+                    help="largest |weight| of the integer entropy path (255; up to 32767, the range before "
+                         "2026-11-30, for comparisons)")
     args = ap.parse_args(argv)
+    if not 1 <= args.weight_max <= entropy_int.ACT_MAX:
+        raise SystemExit(f"--weight-max {args.weight_max}: must be within 1…{entropy_int.ACT_MAX}")
+    entropy_int.WEIGHT_MAX = args.weight_max
     torch.set_num_threads(2)
     net, iteration, _ = load_checkpoint(args.checkpoint)
     int_model = IntegerEntropyModel.build(net.eval(), calibration_images())
