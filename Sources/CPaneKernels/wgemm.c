@@ -157,28 +157,6 @@ static inline void wgemm_vnni512_tile(const int MR, int cols, int pairs, const i
     }
 }
 
-__attribute__((target("avx2,avx512f,avx512vl,avx512vnni")))
-static void wgemm_vnni512(int m, int n, int k, const int16_t *a, int lda, const int16_t *b, int ldb,
-                          int64_t *c, int ldc) {
-    int16_t lo[PAIRS * 64], hi[PAIRS * 64];
-    const int pairs = (k + 1) / 2;
-    for (int j = 0; j < n; j += 32) {
-        const int cols = n - j < 32 ? n - j : 32;
-        for (int q0 = 0; q0 < pairs; q0 += PAIRS) {
-            const int kp = pairs - q0 < PAIRS ? pairs - q0 : PAIRS;
-            const int rows = k - 2 * q0 < 2 * kp ? k - 2 * q0 : 2 * kp;
-            const int16_t *bq = b + (size_t)(2 * q0) * ldb + j;
-            pack_pairs(kp, rows, cols < 16 ? cols : 16, bq, ldb, lo, hi, 64);
-            pack_pairs(kp, rows, cols > 16 ? cols - 16 : 0, bq + (cols > 16 ? 16 : 0), ldb, lo + 32, hi + 32, 64);
-            int64_t *cj = c + j;
-            int i = 0;
-            for (; i + 6 <= m; i += 6) wgemm_vnni512_tile(6, cols, kp, a + (size_t)i * lda, lda, q0, lo, hi, cj + (size_t)i * ldc, ldc, q0 == 0);
-            for (; i + 2 <= m; i += 2) wgemm_vnni512_tile(2, cols, kp, a + (size_t)i * lda, lda, q0, lo, hi, cj + (size_t)i * ldc, ldc, q0 == 0);
-            for (; i < m; i++) wgemm_vnni512_tile(1, cols, kp, a + (size_t)i * lda, lda, q0, lo, hi, cj + (size_t)i * ldc, ldc, q0 == 0);
-        }
-    }
-}
-
 // AVX2: vpmaddwd gives the same exact pair sums (no operand is −32768 on both sides); MR ≤ 2
 // rows keep the 8 accumulators and 4 panel vectors within 16 registers.
 __attribute__((target("avx2"), always_inline))
@@ -200,30 +178,6 @@ static inline void wgemm_avx2_tile(const int MR, int cols, int pairs, const int1
         }
     }
     for (int r = 0; r < MR; r++) add_block(c + (size_t)r * ldc, cols, acc[r][0], acc[r][1], acc[r][2], acc[r][3], first);
-}
-
-__attribute__((target("avx2")))
-static void wgemm_avx2_block(int m, int cols, int pairs, const int16_t *a, int lda, int q0,
-                             const int16_t *lo, const int16_t *hi, int64_t *c, int ldc, int first) {
-    int i = 0;
-    for (; i + 2 <= m; i += 2) wgemm_avx2_tile(2, cols, pairs, a + (size_t)i * lda, lda, q0, lo, hi, c + (size_t)i * ldc, ldc, first);
-    for (; i < m; i++) wgemm_avx2_tile(1, cols, pairs, a + (size_t)i * lda, lda, q0, lo, hi, c + (size_t)i * ldc, ldc, first);
-}
-
-__attribute__((target("avx2")))
-static void wgemm_avx2(int m, int n, int k, const int16_t *a, int lda, const int16_t *b, int ldb,
-                       int64_t *c, int ldc) {
-    int16_t lo[PAIRS * 32], hi[PAIRS * 32];
-    const int pairs = (k + 1) / 2;
-    for (int j = 0; j < n; j += 16) {
-        const int cols = n - j < 16 ? n - j : 16;
-        for (int q0 = 0; q0 < pairs; q0 += PAIRS) {
-            const int kp = pairs - q0 < PAIRS ? pairs - q0 : PAIRS;
-            const int rows = k - 2 * q0 < 2 * kp ? k - 2 * q0 : 2 * kp;
-            pack_pairs(kp, rows, cols, b + (size_t)(2 * q0) * ldb + j, ldb, lo, hi, 32);
-            wgemm_avx2_block(m, cols, kp, a, lda, q0, lo, hi, c + j, ldc, q0 == 0);
-        }
-    }
 }
 
 // Narrow A (|a| ≤ 255, as Training/entropy_int.py exports since 2026-11-30): a K block of
@@ -255,28 +209,6 @@ static inline void wgemm_narrow_vnni512_tile(const int MR, int cols, int pairs, 
     }
 }
 
-__attribute__((target("avx2,avx512f,avx512vl,avx512vnni")))
-static void wgemm_narrow_vnni512(int m, int n, int k, const int16_t *a, int lda, const int16_t *b, int ldb,
-                                 int64_t *c, int ldc) {
-    int16_t panel[PAIRS * 64];
-    const int pairs = (k + 1) / 2;
-    for (int j = 0; j < n; j += 32) {
-        const int cols = n - j < 32 ? n - j : 32;
-        for (int q0 = 0; q0 < pairs; q0 += PAIRS) {
-            const int kp = pairs - q0 < PAIRS ? pairs - q0 : PAIRS;
-            const int rows = k - 2 * q0 < 2 * kp ? k - 2 * q0 : 2 * kp;
-            const int16_t *bq = b + (size_t)(2 * q0) * ldb + j;
-            pack_pairs(kp, rows, cols < 16 ? cols : 16, bq, ldb, panel, NULL, 64);
-            pack_pairs(kp, rows, cols > 16 ? cols - 16 : 0, bq + (cols > 16 ? 16 : 0), ldb, panel + 32, NULL, 64);
-            int64_t *cj = c + j;
-            int i = 0;
-            for (; i + 12 <= m; i += 12) wgemm_narrow_vnni512_tile(12, cols, kp, a + (size_t)i * lda, lda, q0, panel, cj + (size_t)i * ldc, ldc, q0 == 0);
-            for (; i + 4 <= m; i += 4) wgemm_narrow_vnni512_tile(4, cols, kp, a + (size_t)i * lda, lda, q0, panel, cj + (size_t)i * ldc, ldc, q0 == 0);
-            for (; i < m; i++) wgemm_narrow_vnni512_tile(1, cols, kp, a + (size_t)i * lda, lda, q0, panel, cj + (size_t)i * ldc, ldc, q0 == 0);
-        }
-    }
-}
-
 __attribute__((target("avx2"), always_inline))
 static inline void wgemm_narrow_avx2_tile(const int MR, int cols, int pairs, const int16_t *a, int lda, int q0,
                                           const int16_t *p, int64_t *c, int ldc, int first) {
@@ -295,29 +227,64 @@ static inline void wgemm_narrow_avx2_tile(const int MR, int cols, int pairs, con
     for (int r = 0; r < MR; r++) add_block(c + (size_t)r * ldc, cols, acc[r][0], acc[r][1], zero, zero, first);
 }
 
+// One driver per instruction set, for both kinds of A: a panel of B per 32 (AVX2: 16) columns
+// and K block, split into bytes (lo, hi) for wide A or kept whole (lo only) for narrow A, then
+// the row tiles of the matching kernel.
+__attribute__((target("avx2,avx512f,avx512vl,avx512vnni")))
+static void wgemm_vnni512(int narrow, int m, int n, int k, const int16_t *a, int lda, const int16_t *b, int ldb,
+                          int64_t *c, int ldc) {
+    int16_t lo[PAIRS * 64], hi[PAIRS * 64];
+    const int pairs = (k + 1) / 2;
+    for (int j = 0; j < n; j += 32) {
+        const int cols = n - j < 32 ? n - j : 32;
+        for (int q0 = 0; q0 < pairs; q0 += PAIRS) {
+            const int kp = pairs - q0 < PAIRS ? pairs - q0 : PAIRS;
+            const int rows = k - 2 * q0 < 2 * kp ? k - 2 * q0 : 2 * kp;
+            const int16_t *bq = b + (size_t)(2 * q0) * ldb + j;
+            pack_pairs(kp, rows, cols < 16 ? cols : 16, bq, ldb, lo, narrow ? NULL : hi, 64);
+            pack_pairs(kp, rows, cols > 16 ? cols - 16 : 0, bq + (cols > 16 ? 16 : 0), ldb, lo + 32,
+                       narrow ? NULL : hi + 32, 64);
+            int64_t *cj = c + j;
+            int i = 0;
+            if (narrow) {
+                for (; i + 12 <= m; i += 12) wgemm_narrow_vnni512_tile(12, cols, kp, a + (size_t)i * lda, lda, q0, lo, cj + (size_t)i * ldc, ldc, q0 == 0);
+                for (; i + 4 <= m; i += 4) wgemm_narrow_vnni512_tile(4, cols, kp, a + (size_t)i * lda, lda, q0, lo, cj + (size_t)i * ldc, ldc, q0 == 0);
+                for (; i < m; i++) wgemm_narrow_vnni512_tile(1, cols, kp, a + (size_t)i * lda, lda, q0, lo, cj + (size_t)i * ldc, ldc, q0 == 0);
+            } else {
+                for (; i + 6 <= m; i += 6) wgemm_vnni512_tile(6, cols, kp, a + (size_t)i * lda, lda, q0, lo, hi, cj + (size_t)i * ldc, ldc, q0 == 0);
+                for (; i + 2 <= m; i += 2) wgemm_vnni512_tile(2, cols, kp, a + (size_t)i * lda, lda, q0, lo, hi, cj + (size_t)i * ldc, ldc, q0 == 0);
+                for (; i < m; i++) wgemm_vnni512_tile(1, cols, kp, a + (size_t)i * lda, lda, q0, lo, hi, cj + (size_t)i * ldc, ldc, q0 == 0);
+            }
+        }
+    }
+}
+
 __attribute__((target("avx2")))
-static void wgemm_narrow_avx2(int m, int n, int k, const int16_t *a, int lda, const int16_t *b, int ldb,
-                              int64_t *c, int ldc) {
-    int16_t panel[PAIRS * 32];
+static void wgemm_avx2(int narrow, int m, int n, int k, const int16_t *a, int lda, const int16_t *b, int ldb,
+                       int64_t *c, int ldc) {
+    int16_t lo[PAIRS * 32], hi[PAIRS * 32];
     const int pairs = (k + 1) / 2;
     for (int j = 0; j < n; j += 16) {
         const int cols = n - j < 16 ? n - j : 16;
         for (int q0 = 0; q0 < pairs; q0 += PAIRS) {
             const int kp = pairs - q0 < PAIRS ? pairs - q0 : PAIRS;
             const int rows = k - 2 * q0 < 2 * kp ? k - 2 * q0 : 2 * kp;
-            pack_pairs(kp, rows, cols, b + (size_t)(2 * q0) * ldb + j, ldb, panel, NULL, 32);
+            pack_pairs(kp, rows, cols, b + (size_t)(2 * q0) * ldb + j, ldb, lo, narrow ? NULL : hi, 32);
             int64_t *cj = c + j;
             int i = 0;
-            for (; i + 4 <= m; i += 4) wgemm_narrow_avx2_tile(4, cols, kp, a + (size_t)i * lda, lda, q0, panel, cj + (size_t)i * ldc, ldc, q0 == 0);
-            for (; i < m; i++) wgemm_narrow_avx2_tile(1, cols, kp, a + (size_t)i * lda, lda, q0, panel, cj + (size_t)i * ldc, ldc, q0 == 0);
+            if (narrow) {
+                for (; i + 4 <= m; i += 4) wgemm_narrow_avx2_tile(4, cols, kp, a + (size_t)i * lda, lda, q0, lo, cj + (size_t)i * ldc, ldc, q0 == 0);
+                for (; i < m; i++) wgemm_narrow_avx2_tile(1, cols, kp, a + (size_t)i * lda, lda, q0, lo, cj + (size_t)i * ldc, ldc, q0 == 0);
+            } else {
+                for (; i + 2 <= m; i += 2) wgemm_avx2_tile(2, cols, kp, a + (size_t)i * lda, lda, q0, lo, hi, cj + (size_t)i * ldc, ldc, q0 == 0);
+                for (; i < m; i++) wgemm_avx2_tile(1, cols, kp, a + (size_t)i * lda, lda, q0, lo, hi, cj + (size_t)i * ldc, ldc, q0 == 0);
+            }
         }
     }
 }
 
-void pane_wgemm_narrow(int m, int n, int k,
-                       const int16_t *a, int lda,
-                       const int16_t *b, int ldb,
-                       int64_t *c, int ldc) {
+static void wgemm(int narrow, int m, int n, int k, const int16_t *a, int lda, const int16_t *b, int ldb,
+                  int64_t *c, int ldc) {
     if (m <= 0 || n <= 0) return;
     if (k <= 0) {
         for (int i = 0; i < m; i++) memset(c + (size_t)i * ldc, 0, sizeof(int64_t) * (size_t)n);
@@ -325,21 +292,14 @@ void pane_wgemm_narrow(int m, int n, int k,
     }
     const pane_cpu_path path = pane_cpu_selected();
     if (path == PANE_CPU_SCALAR) pane_wgemm_reference(m, n, k, a, lda, b, ldb, c, ldc);
-    else if (path == PANE_CPU_VNNI) wgemm_narrow_vnni512(m, n, k, a, lda, b, ldb, c, ldc);
-    else wgemm_narrow_avx2(m, n, k, a, lda, b, ldb, c, ldc);
+    else if (path == PANE_CPU_VNNI) wgemm_vnni512(narrow, m, n, k, a, lda, b, ldb, c, ldc);
+    else wgemm_avx2(narrow, m, n, k, a, lda, b, ldb, c, ldc);
 }
 
-void pane_wgemm(int m, int n, int k,
-                const int16_t *a, int lda,
-                const int16_t *b, int ldb,
-                int64_t *c, int ldc) {
-    if (m <= 0 || n <= 0) return;
-    if (k <= 0) {
-        for (int i = 0; i < m; i++) memset(c + (size_t)i * ldc, 0, sizeof(int64_t) * (size_t)n);
-        return;
-    }
-    const pane_cpu_path path = pane_cpu_selected();
-    if (path == PANE_CPU_SCALAR) pane_wgemm_reference(m, n, k, a, lda, b, ldb, c, ldc);
-    else if (path == PANE_CPU_VNNI) wgemm_vnni512(m, n, k, a, lda, b, ldb, c, ldc);
-    else wgemm_avx2(m, n, k, a, lda, b, ldb, c, ldc);
+void pane_wgemm(int m, int n, int k, const int16_t *a, int lda, const int16_t *b, int ldb, int64_t *c, int ldc) {
+    wgemm(0, m, n, k, a, lda, b, ldb, c, ldc);
+}
+
+void pane_wgemm_narrow(int m, int n, int k, const int16_t *a, int lda, const int16_t *b, int ldb, int64_t *c, int ldc) {
+    wgemm(1, m, n, k, a, lda, b, ldb, c, ldc);
 }

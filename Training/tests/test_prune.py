@@ -3,21 +3,12 @@ nothing is removed, a config that rebuilds the pruned network, and export of the
 import sys
 from pathlib import Path
 
-import pytest
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import export  # noqa: E402
 import prune  # noqa: E402
 from model import Config, PaneNet  # noqa: E402
-
-TINY = dict(N=16, M=16, Nz=8, slices=2, slice_hidden=8, head_dim=8, mlp_ratio=2)
-
-
-@pytest.fixture(scope="module")
-def net():
-    torch.manual_seed(0)
-    return PaneNet(Config(**TINY)).eval()
 
 
 def test_keeping_everything_changes_nothing(net):

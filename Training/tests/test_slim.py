@@ -10,14 +10,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import slim  # noqa: E402
 from model import Config, PaneNet  # noqa: E402
 
-TINY = dict(N=16, M=16, Nz=8, slices=2, slice_hidden=8, head_dim=8, mlp_ratio=2)
-
-
-@pytest.fixture(scope="module")
-def net():
-    torch.manual_seed(0)
-    return PaneNet(Config(**TINY)).eval()
-
 
 def run(net, x, anchor=2.0):
     with torch.no_grad():
@@ -36,7 +28,7 @@ def test_slimmed_net_equals_the_full_net_with_removed_units_silenced(net):
     scores = {name: torch.arange(8, dtype=torch.float32).flip(0) for name, _ in slim.slice_networks(net)}
     small = slim.slim(net, 5, scores)  # keeps units 0..4 of every network
     assert small.cfg.slice_hidden == 5
-    silenced = PaneNet(Config(**TINY)).eval()
+    silenced = PaneNet(Config(**net.cfg.to_dict())).eval()
     silenced.load_state_dict(net.state_dict())
     with torch.no_grad():
         for _, seq in slim.slice_networks(silenced):
@@ -59,7 +51,7 @@ def test_units_are_kept_by_score_in_their_original_order(net):
 
 
 def test_activation_scores_rank_dead_units_last(net):
-    work = PaneNet(Config(**TINY)).eval()
+    work = PaneNet(Config(**net.cfg.to_dict())).eval()
     work.load_state_dict(net.state_dict())
     with torch.no_grad():
         for net in (work.cc_mean[0], work.lrp[1]):
