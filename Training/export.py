@@ -77,7 +77,7 @@ def describe(seq: nn.Sequential, prefix: str, tensors: dict):
             dim = first.norm1.normalized_shape[0]
             hidden = first.fc1.out_channels if isinstance(first.fc1, QuantLinear) else first.fc1.out_features
             layer = {"type": "attention", "name": name, "dim": dim, "heads": first.attn.heads,
-                     "window": first.window, "mlp_hidden": hidden,
+                     "head_dim": first.attn.head_dim, "window": first.window, "mlp_hidden": hidden,
                      "shifts": [b.shift for b in m.blocks], "mask_value": ATTN_MASK_VALUE,
                      "layer_norm_eps": first.norm1.eps}
             int8 = [key for key in LINEARS if isinstance(getattr(*linear_slot(first, key)), QuantLinear)]

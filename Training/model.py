@@ -47,9 +47,15 @@ class Config:
     # MLP hidden widths of the four attention blocks (g_a hi, g_a lo, g_s lo, g_s hi) after
     # structured pruning (Training/prune.py); None: dim · mlp_ratio everywhere.
     mlp_hidden: list | None = None
+    # Attention heads kept in each of the four attention blocks after head pruning (same order;
+    # every head stays head_dim wide); None: dim // head_dim everywhere.
+    attn_heads: list | None = None
 
     def hidden(self, block: int, dim: int) -> int:
         return self.mlp_hidden[block] if self.mlp_hidden else dim * self.mlp_ratio
+
+    def heads(self, block: int, dim: int) -> int:
+        return self.attn_heads[block] if self.attn_heads else max(1, dim // self.head_dim)
 
     def to_dict(self):
         return asdict(self)
@@ -124,22 +130,25 @@ def deconv(cin, cout, k=5, stride=2):
 
 
 class WindowAttention(nn.Module):
-    """Multi-head self-attention inside non-overlapping windows with a relative position bias."""
+    """Multi-head self-attention inside non-overlapping windows with a relative position bias.
+    The heads span `heads · head_dim` channels (`dim` unless heads were pruned)."""
 
-    def __init__(self, dim: int, heads: int, window: int):
+    def __init__(self, dim: int, heads: int, window: int, head_dim: int | None = None):
         super().__init__()
         self.dim, self.heads, self.window = dim, heads, window
-        self.scale = (dim // heads) ** -0.5
-        self.qkv = nn.Linear(dim, 3 * dim)
-        self.proj = nn.Linear(dim, dim)
+        self.head_dim = head_dim or dim // heads
+        self.inner = heads * self.head_dim
+        self.scale = self.head_dim ** -0.5
+        self.qkv = nn.Linear(dim, 3 * self.inner)
+        self.proj = nn.Linear(self.inner, dim)
         self.relative_position_bias = nn.Parameter(torch.zeros((2 * window - 1) ** 2, heads))
         nn.init.trunc_normal_(self.relative_position_bias, std=0.02)
         self.register_buffer("relative_index", relative_position_index(window), persistent=False)
 
     def forward(self, x, mask=None):
         # x: (B*nW, T, C) with T = window²
-        bw, t, c = x.shape
-        qkv = self.qkv(x).reshape(bw, t, 3, self.heads, c // self.heads).permute(2, 0, 3, 1, 4)
+        bw, t, _ = x.shape
+        qkv = self.qkv(x).reshape(bw, t, 3, self.heads, self.head_dim).permute(2, 0, 3, 1, 4)
         q, k, v = qkv[0], qkv[1], qkv[2]
         attn = (q * self.scale) @ k.transpose(-2, -1)  # (bw, heads, t, t)
         bias = self.relative_position_bias[self.relative_index.view(-1)].view(t, t, self.heads).permute(2, 0, 1)
@@ -149,7 +158,7 @@ class WindowAttention(nn.Module):
             attn = attn.view(bw // nw, nw, self.heads, t, t) + mask.unsqueeze(1).unsqueeze(0).to(attn.dtype)
             attn = attn.view(bw, self.heads, t, t)
         attn = attn.float().softmax(dim=-1).to(v.dtype)
-        out = (attn @ v).transpose(1, 2).reshape(bw, t, c)
+        out = (attn @ v).transpose(1, 2).reshape(bw, t, self.inner)
         return self.proj(out)
 
 
@@ -174,12 +183,12 @@ def shifted_window_mask(h: int, w: int, window: int, shift: int) -> torch.Tensor
 
 
 class SwinBlock(nn.Module):
-    def __init__(self, dim: int, heads: int, window: int, shift: bool, hidden: int):
+    def __init__(self, dim: int, heads: int, window: int, shift: bool, hidden: int, head_dim: int | None = None):
         super().__init__()
         self.window = window
         self.shift = window // 2 if shift else 0
         self.norm1 = nn.LayerNorm(dim)
-        self.attn = WindowAttention(dim, heads, window)
+        self.attn = WindowAttention(dim, heads, window, head_dim)
         self.norm2 = nn.LayerNorm(dim)
         self.fc1 = nn.Linear(dim, hidden)
         self.fc2 = nn.Linear(hidden, dim)
@@ -213,12 +222,14 @@ class SwinBlock(nn.Module):
 class WindowAttentionBlock(nn.Module):
     """A regular and a shifted Swin block on an NCHW feature map."""
 
-    def __init__(self, dim: int, head_dim: int, window: int, hidden: int):
+    def __init__(self, dim: int, head_dim: int, window: int, hidden: int, heads: int | None = None):
         super().__init__()
-        heads = max(1, dim // head_dim)
+        full = max(1, dim // head_dim)
+        width = dim // full   # each head's width, as before pruning
+        heads = heads or full
         self.blocks = nn.ModuleList([
-            SwinBlock(dim, heads, window, shift=False, hidden=hidden),
-            SwinBlock(dim, heads, window, shift=True, hidden=hidden),
+            SwinBlock(dim, heads, window, shift=False, hidden=hidden, head_dim=width),
+            SwinBlock(dim, heads, window, shift=True, hidden=hidden, head_dim=width),
         ])
 
     def forward(self, x):
@@ -325,16 +336,16 @@ class PaneNet(nn.Module):
         self.g_a = nn.Sequential(
             conv(3, N), GDN(N),
             conv(N, N), GDN(N),
-            WindowAttentionBlock(N, cfg.head_dim, cfg.window_hi, cfg.hidden(0, N)),
+            WindowAttentionBlock(N, cfg.head_dim, cfg.window_hi, cfg.hidden(0, N), cfg.heads(0, N)),
             conv(N, N), GDN(N),
             conv(N, M),
-            WindowAttentionBlock(M, cfg.head_dim, cfg.window_lo, cfg.hidden(1, M)),
+            WindowAttentionBlock(M, cfg.head_dim, cfg.window_lo, cfg.hidden(1, M), cfg.heads(1, M)),
         )
         self.g_s = nn.Sequential(
-            WindowAttentionBlock(M, cfg.head_dim, cfg.window_lo, cfg.hidden(2, M)),
+            WindowAttentionBlock(M, cfg.head_dim, cfg.window_lo, cfg.hidden(2, M), cfg.heads(2, M)),
             deconv(M, N), GDN(N, inverse=True),
             deconv(N, N), GDN(N, inverse=True),
-            WindowAttentionBlock(N, cfg.head_dim, cfg.window_hi, cfg.hidden(3, N)),
+            WindowAttentionBlock(N, cfg.head_dim, cfg.window_hi, cfg.hidden(3, N), cfg.heads(3, N)),
             deconv(N, N), GDN(N, inverse=True),
             deconv(N, 3),
         )

@@ -86,10 +86,17 @@ def split_parameters(net: PaneNet):
     return main, aux
 
 
-def train_step(net, opt, aux_opt, x, anchor, lambdas, autocast=False):
-    """One optimisation step on batch x with one λ anchor index per crop."""
+def train_step(net, opt, aux_opt, x, anchor, lambdas, autocast=False, teacher=None, distill=0.0):
+    """One optimisation step on batch x with one λ anchor index per crop. With a `teacher`, the
+    loss adds distill · λ·255² · MSE(student x̂, teacher x̂), the teacher at the same anchor (its
+    reconstruction is a target the pruned student can reach, Hinton et al. 2015 for images)."""
     out = net(x, anchor.float(), autocast=autocast)
     loss, bpp, mse = rd_loss(out, x, lambdas[anchor])
+    if teacher is not None and distill > 0:
+        with torch.no_grad():
+            target = teacher(x, anchor.float(), autocast=autocast)["x_hat"]
+        weight = lambdas[anchor].view(-1, 1, 1, 1) * 255 ** 2
+        loss = loss + distill * (weight * (out["x_hat"] - target) ** 2).mean()
     opt.zero_grad(set_to_none=True)
     loss.backward()
     torch.nn.utils.clip_grad_norm_(opt.param_groups[0]["params"], 1.0)
@@ -167,6 +174,9 @@ def main(argv=None):
     ap.add_argument("--anchor-bias", type=float, default=0.0,
                     help="draw anchor i with weight exp(bias·i/(K−1)): >0 favours high rates")
     ap.add_argument("--no-kodak", action="store_true", help="skip the periodic Kodak check")
+    ap.add_argument("--teacher", type=Path, default=None,
+                    help="a checkpoint whose reconstructions the model also learns (fine-tuning after prune.py)")
+    ap.add_argument("--distill", type=float, default=1.0, help="weight of the --teacher term")
     args = ap.parse_args(argv)
 
     torch.set_num_threads(args.threads)
@@ -185,6 +195,16 @@ def main(argv=None):
     if device.type == "cpu":
         net = net.to(memory_format=torch.channels_last)
 
+    teacher = None
+    if args.teacher is not None:
+        teacher = load_checkpoint(args.teacher)[0].to(device).eval()
+        if device.type == "cpu":
+            teacher = teacher.to(memory_format=torch.channels_last)
+        for p in teacher.parameters():
+            p.requires_grad_(False)
+        if teacher.cfg.lambdas != net.cfg.lambdas:
+            raise SystemExit(f"--teacher {args.teacher}: its λ anchors differ from the model's")
+        print(f"distilling from {args.teacher} (weight {args.distill})", flush=True)
     main_params, aux_params = split_parameters(net)
     opt = torch.optim.Adam(main_params, lr=args.lr)
     aux_opt = torch.optim.Adam(aux_params, lr=args.aux_lr)
@@ -213,7 +233,8 @@ def main(argv=None):
         if device.type == "cpu":
             x = x.contiguous(memory_format=torch.channels_last)
         anchor = torch.multinomial(anchor_p, args.batch, replacement=True)
-        loss, bpp, mse, aux = train_step(net, opt, aux_opt, x, anchor, lambdas, args.autocast)
+        loss, bpp, mse, aux = train_step(net, opt, aux_opt, x, anchor, lambdas, args.autocast,
+                                           teacher, args.distill)
         iteration += 1
         for key, v in (("loss", loss), ("bpp", bpp), ("mse", mse), ("aux", aux)):
             acc[key] += v.item()

@@ -6,21 +6,28 @@ import Foundation
 /// cyclically shifted map with the region mask, then an MLP; both residual.
 /// The attention of Pane's `WindowAttentionBlock` (Zou et al., CVPR 2022).
 public struct SwinBlock: Sendable {
-    public let dim: Int, heads: Int, window: Int, shift: Int
+    /// `dim` channels in and out; the heads span `heads · headDim` channels (`dim` unless heads
+    /// were pruned).
+    public let dim: Int, heads: Int, headDim: Int, window: Int, shift: Int
     public let maskValue: Float
     let norm1: ChannelLayerNorm, norm2: ChannelLayerNorm
     let qkv: ChannelLinear, proj: ChannelLinear
     let fc1: ChannelLinear, fc2: ChannelLinear
     /// Hidden width of the MLP.
     public var mlpHidden: Int { fc1.outChannels }
+    /// Channels of the heads together: q, k and v each have this many.
+    public var inner: Int { heads * headDim }
     /// `(2·window−1)² × heads`, PyTorch's table.
     let relativeBias: [Float]
 
-    public init(dim: Int, heads: Int, window: Int, shift: Int, maskValue: Float,
+    public init(dim: Int, heads: Int, headDim: Int, window: Int, shift: Int, maskValue: Float,
                 norm1: ChannelLayerNorm, qkv: ChannelLinear, proj: ChannelLinear, relativeBias: [Float],
                 norm2: ChannelLayerNorm, fc1: ChannelLinear, fc2: ChannelLinear) {
-        precondition(dim % heads == 0 && relativeBias.count == (2 * window - 1) * (2 * window - 1) * heads)
-        self.dim = dim; self.heads = heads; self.window = window; self.shift = shift; self.maskValue = maskValue
+        precondition(relativeBias.count == (2 * window - 1) * (2 * window - 1) * heads)
+        precondition(qkv.inChannels == dim && qkv.outChannels == 3 * heads * headDim)
+        precondition(proj.inChannels == heads * headDim && proj.outChannels == dim)
+        self.dim = dim; self.heads = heads; self.headDim = headDim; self.window = window; self.shift = shift
+        self.maskValue = maskValue
         self.norm1 = norm1; self.qkv = qkv; self.proj = proj; self.relativeBias = relativeBias
         self.norm2 = norm2; self.fc1 = fc1; self.fc2 = fc2
     }
@@ -49,10 +56,10 @@ public struct SwinBlock: Sendable {
         }
     }
 
-    /// Attention over windows of the (shifted) map; `qkv` holds q, k, v as 3·dim channels.
+    /// Attention over windows of the (shifted) map; `qkv` holds q, k, v as 3·inner channels.
     private func attention(_ qkv: Tensor) -> Tensor {
         let h = qkv.height, w = qkv.width, plane = h * w
-        let t = window * window, dh = dim / heads
+        let t = window * window, dh = headDim, dim = inner
         let windowsX = w / window, windows = (h / window) * windowsX
         let scale = 1 / Float(dh).squareRoot()
         var out = [Float].scratch(count: dim * plane)   // every pixel is in one window
@@ -117,7 +124,7 @@ public struct SwinBlock: Sendable {
                 }
             }
         }
-        return Tensor(channels: dim, height: h, width: w, data: out)
+        return Tensor(channels: dim, height: h, width: w, data: out)   // inner channels, proj's input
     }
 
     /// Swin's three regions along one axis of the rolled map: [0, n−window), [n−window, n−shift), [n−shift, n).

@@ -26,7 +26,7 @@ extension Sequential {
             case let .attention(blocks):
                 for b in blocks {
                     let tokens = h * w, t = b.window * b.window
-                    total += tokens * (4 * b.dim * b.dim + 2 * b.dim * b.mlpHidden + 2 * t * b.dim)
+                    total += tokens * (4 * b.dim * b.inner + 2 * b.dim * b.mlpHidden + 2 * t * b.inner)
                 }
             case .relu:
                 break

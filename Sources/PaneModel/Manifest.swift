@@ -16,6 +16,8 @@ public struct Manifest: Decodable, Sendable {
         public let channels: Int?
         public let dim: Int?
         public let heads: Int?
+        /// Channels of one head (absent before head pruning: dim / heads).
+        public let head_dim: Int?
         public let window: Int?
         public let mlp_hidden: Int?
         public let shifts: [Int]?

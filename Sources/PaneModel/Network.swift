@@ -156,7 +156,16 @@ extension Layer {
             let dim = try positive(spec.dim, "dim"), heads = try positive(spec.heads, "heads")
             let window = try positive(spec.window, "window"), hidden = try positive(spec.mlp_hidden, "mlp_hidden")
             let shifts = try need(spec.shifts, "shifts")
-            guard dim % heads == 0 else { throw ModelError.invalidField("\(field).heads", "\(heads) does not divide \(dim)") }
+            // head_dim is absent in files written before head pruning: the heads then split dim.
+            let headDim: Int
+            if let given = spec.head_dim {
+                guard given > 0 else { throw ModelError.invalidField("\(field).head_dim", "\(given)") }
+                headDim = given
+            } else {
+                guard dim % heads == 0 else { throw ModelError.invalidField("\(field).heads", "\(heads) does not divide \(dim)") }
+                headDim = dim / heads
+            }
+            let inner = heads * headDim
             guard shifts.allSatisfy({ $0 >= 0 && $0 < window }) else {
                 throw ModelError.invalidField("\(field).shifts", "\(shifts) for window \(window)")
             }
@@ -189,9 +198,10 @@ extension Layer {
                     return .int8(PointwiseLinearInt8(inChannels: cin, outChannels: cout, weight: weight,
                                                      outScale: outScale, bias: bias, input: input))
                 }
-                return SwinBlock(dim: dim, heads: heads, window: window, shift: shift, maskValue: maskValue,
-                                 norm1: try norm("norm1"), qkv: try linear("attn.qkv", dim, 3 * dim),
-                                 proj: try linear("attn.proj", dim, dim),
+                return SwinBlock(dim: dim, heads: heads, headDim: headDim, window: window, shift: shift,
+                                 maskValue: maskValue,
+                                 norm1: try norm("norm1"), qkv: try linear("attn.qkv", dim, 3 * inner),
+                                 proj: try linear("attn.proj", inner, dim),
                                  relativeBias: try store.floats("\(p).attn.relative_position_bias", [span * span, heads]),
                                  norm2: try norm("norm2"), fc1: try linear("fc1", dim, hidden),
                                  fc2: try linear("fc2", hidden, dim))

@@ -138,6 +138,33 @@ def test_smoke_training_lowers_loss():
     assert sum(losses[-3:]) / 3 < 0.7 * sum(losses[:3]) / 3, losses
 
 
+def test_distillation_term_is_the_gap_to_the_teacher():
+    """With the student as its own teacher the term vanishes (same loss as plain training); with
+    another teacher it adds distill · λ·255² · MSE(x̂, teacher x̂)."""
+    import copy
+
+    torch.manual_seed(1)
+    net = small_net().eval()   # eval: no noise, so both forwards are deterministic
+    x, anchor = synthetic_batch(2, 64), torch.tensor([1, 5])
+    lambdas = torch.tensor(net.cfg.lambdas)
+
+    def loss(teacher, distill):
+        student = copy.deepcopy(net)
+        main, aux = split_parameters(student)
+        opt, aux_opt = torch.optim.SGD(main, lr=0.0), torch.optim.SGD(aux, lr=0.0)
+        return train_step(student, opt, aux_opt, x, anchor, lambdas, teacher=teacher, distill=distill)[0].item()
+
+    plain = loss(None, 0.0)
+    assert loss(copy.deepcopy(net), 2.0) == pytest.approx(plain, rel=1e-6)
+    other = copy.deepcopy(net)
+    with torch.no_grad():
+        other.g_s[-1].bias.add_(0.05)   # a teacher whose reconstructions are brighter
+        gap = ((net(x, anchor.float())["x_hat"] - other(x, anchor.float())["x_hat"]) ** 2
+               * lambdas[anchor].view(-1, 1, 1, 1) * 255 ** 2).mean().item()
+    assert gap > 0
+    assert loss(other, 0.5) == pytest.approx(plain + 0.5 * gap, rel=1e-4)
+
+
 def test_learning_rate_warms_up_then_cools_down():
     import argparse
 
