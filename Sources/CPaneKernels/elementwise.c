@@ -34,27 +34,55 @@ static inline __m256 exp_nonpositive(__m256 a) {
     return _mm256_and_ps(_mm256_mul_ps(p, _mm256_castsi256_ps(bits)), live);
 }
 
+// GELU of 8 lanes (the AVX2 formula of pane_gelu; pane_gelu_quantize_u8 uses the same).
+__attribute__((target("avx2,fma")))
+static inline __m256 gelu8(__m256 v) {
+    const __m256 sign = _mm256_set1_ps(-0.0f), one = _mm256_set1_ps(1.0f), half = _mm256_set1_ps(0.5f);
+    const __m256 z = _mm256_mul_ps(v, _mm256_set1_ps(0.70710678118654752f));
+    const __m256 az = _mm256_andnot_ps(sign, z);
+    const __m256 t = _mm256_div_ps(one, _mm256_fmadd_ps(_mm256_set1_ps(0.3275911f), az, one));
+    __m256 poly = _mm256_set1_ps(1.061405429f);
+    poly = _mm256_fmadd_ps(poly, t, _mm256_set1_ps(-1.453152027f));
+    poly = _mm256_fmadd_ps(poly, t, _mm256_set1_ps(1.421413741f));
+    poly = _mm256_fmadd_ps(poly, t, _mm256_set1_ps(-0.284496736f));
+    poly = _mm256_fmadd_ps(poly, t, _mm256_set1_ps(0.254829592f));
+    poly = _mm256_mul_ps(poly, t);
+    const __m256 e = exp_nonpositive(_mm256_mul_ps(_mm256_xor_ps(az, sign), az));
+    const __m256 erf_abs = _mm256_fnmadd_ps(poly, e, one);
+    const __m256 erf = _mm256_or_ps(erf_abs, _mm256_and_ps(z, sign));  // erf is odd
+    return _mm256_mul_ps(_mm256_mul_ps(half, v), _mm256_add_ps(one, erf));
+}
+
 __attribute__((target("avx2,fma")))
 static void gelu_avx2(float *x, size_t n) {
-    const __m256 sign = _mm256_set1_ps(-0.0f), one = _mm256_set1_ps(1.0f), half = _mm256_set1_ps(0.5f);
     size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        const __m256 v = _mm256_loadu_ps(x + i);
-        const __m256 z = _mm256_mul_ps(v, _mm256_set1_ps(0.70710678118654752f));
-        const __m256 az = _mm256_andnot_ps(sign, z);
-        const __m256 t = _mm256_div_ps(one, _mm256_fmadd_ps(_mm256_set1_ps(0.3275911f), az, one));
-        __m256 poly = _mm256_set1_ps(1.061405429f);
-        poly = _mm256_fmadd_ps(poly, t, _mm256_set1_ps(-1.453152027f));
-        poly = _mm256_fmadd_ps(poly, t, _mm256_set1_ps(1.421413741f));
-        poly = _mm256_fmadd_ps(poly, t, _mm256_set1_ps(-0.284496736f));
-        poly = _mm256_fmadd_ps(poly, t, _mm256_set1_ps(0.254829592f));
-        poly = _mm256_mul_ps(poly, t);
-        const __m256 e = exp_nonpositive(_mm256_mul_ps(_mm256_xor_ps(az, sign), az));
-        const __m256 erf_abs = _mm256_fnmadd_ps(poly, e, one);
-        const __m256 erf = _mm256_or_ps(erf_abs, _mm256_and_ps(z, sign));  // erf is odd
-        _mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_mul_ps(half, v), _mm256_add_ps(one, erf)));
-    }
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, gelu8(_mm256_loadu_ps(x + i)));
     pane_gelu_reference(x + i, n - i);
+}
+
+// The int8 layers' activation codes of 8 lanes: clamp(round_half_even(v · inverse) + zero, 0, 255)
+// as int32 (pane_quantize_u8's arithmetic).
+__attribute__((target("avx2")))
+static inline __m256i codes8(__m256 v, __m256 inverse, __m256 zero) {
+    v = _mm256_mul_ps(v, inverse);
+    v = _mm256_add_ps(_mm256_round_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), zero);
+    v = _mm256_min_ps(_mm256_max_ps(v, _mm256_setzero_ps()), _mm256_set1_ps(255));   // NaN → 0
+    return _mm256_cvtps_epi32(v);
+}
+
+// 32 int32 codes (in 0...255) → 32 bytes in order.
+__attribute__((target("avx2")))
+static inline void store_codes32(uint8_t *out, __m256i q0, __m256i q1, __m256i q2, __m256i q3) {
+    const __m256i w01 = _mm256_packus_epi32(q0, q1), w23 = _mm256_packus_epi32(q2, q3);
+    const __m256i b = _mm256_packus_epi16(w01, w23);   // packs work within 128-bit lanes
+    _mm256_storeu_si256((__m256i *)out, _mm256_permutevar8x32_epi32(b, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7)));
+}
+
+// 8 int32 codes → 8 bytes in order.
+__attribute__((target("avx2")))
+static inline void store_codes8(uint8_t *out, __m256i q) {
+    const __m128i w = _mm_packus_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1));
+    _mm_storel_epi64((__m128i *)out, _mm_packus_epi16(w, w));
 }
 
 void pane_gelu(float *x, size_t n) {
@@ -237,4 +265,137 @@ static void add_avx2(float *a, const float *b, size_t n) {
 void pane_add(float *a, const float *b, size_t n) {
     if (pane_cpu_selected() >= PANE_CPU_AVX2) add_avx2(a, b, n);
     else pane_add_reference(a, b, n);
+}
+
+// GELU then the activation codes, in one pass (the fc1 → fc2 step of an int8 Swin block). The
+// vector body is gelu8 then codes8, as pane_gelu then pane_quantize_u8 compute; the last n % 8
+// values take the scalar references of both, as those functions do for a tail.
+void pane_gelu_quantize_u8_reference(const float *x, size_t n, float inverse, float zero, uint8_t *out) {
+    for (size_t i = 0; i < n; i++) {
+        float v = x[i];
+        pane_gelu_reference(&v, 1);
+        pane_quantize_u8_reference(&v, 1, inverse, zero, out + i);
+    }
+}
+
+__attribute__((target("avx2,fma")))
+static void gelu_quantize_u8_avx2(const float *x, size_t n, float inverse, float zero, uint8_t *out) {
+    const __m256 inv = _mm256_set1_ps(inverse), z = _mm256_set1_ps(zero);
+    size_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        store_codes32(out + i, codes8(gelu8(_mm256_loadu_ps(x + i)), inv, z),
+                      codes8(gelu8(_mm256_loadu_ps(x + i + 8)), inv, z),
+                      codes8(gelu8(_mm256_loadu_ps(x + i + 16)), inv, z),
+                      codes8(gelu8(_mm256_loadu_ps(x + i + 24)), inv, z));
+    }
+    for (; i + 8 <= n; i += 8) store_codes8(out + i, codes8(gelu8(_mm256_loadu_ps(x + i)), inv, z));
+    pane_gelu_quantize_u8_reference(x + i, n - i, inverse, zero, out + i);
+}
+
+void pane_gelu_quantize_u8(const float *x, size_t n, float inverse, float zero, uint8_t *out) {
+    if (pane_cpu_selected() >= PANE_CPU_AVX2) gelu_quantize_u8_avx2(x, n, inverse, zero, out);
+    else pane_gelu_quantize_u8_reference(x, n, inverse, zero, out);
+}
+
+// LayerNorm over the channels of the pixels [start, start + n) of a planar map. Per pixel, in
+// this order (the arithmetic of the Swift ChannelLayerNorm it replaced, so the same bits):
+// mean = (Σ_c x) · (1/C); var = Σ_c (x − mean)² · (1/C); r = 1 / sqrt(var + ε);
+// y = (x − mean) · r · weight[c] + bias[c], each operation rounded on its own (no FMA).
+// With `inverse`, each y becomes its activation code (codes8) in `codes` instead of a float in `out`.
+static void layer_norm_pixel(const float *x, size_t plane, int channels, size_t p, const float *weight,
+                             const float *bias, float epsilon, float *out, uint8_t *codes,
+                             const float *inverse, const float *zero) {
+    const float inv = 1.0f / (float)channels;
+    float mean = 0;
+    for (int c = 0; c < channels; c++) mean += x[(size_t)c * plane + p];
+    mean *= inv;
+    float var = 0;
+    for (int c = 0; c < channels; c++) {
+        const float d = x[(size_t)c * plane + p] - mean;
+        const float dd = d * d;
+        var += dd;
+    }
+    float r = var * inv;
+    r = r + epsilon;
+    r = 1.0f / sqrtf(r);
+    for (int c = 0; c < channels; c++) {
+        float y = x[(size_t)c * plane + p] - mean;
+        y = y * r;
+        y = y * weight[c];
+        y = y + bias[c];
+        if (inverse) pane_quantize_u8_reference(&y, 1, inverse[c], zero[c], codes + (size_t)c * plane + p);
+        else out[(size_t)c * plane + p] = y;
+    }
+}
+
+void pane_layer_norm_reference(const float *x, size_t plane, int channels, size_t start, size_t n,
+                               const float *weight, const float *bias, float epsilon,
+                               float *out, uint8_t *codes, const float *inverse, const float *zero) {
+    for (size_t p = start; p < start + n; p++)
+        layer_norm_pixel(x, plane, channels, p, weight, bias, epsilon, out, codes, inverse, zero);
+}
+
+// Blocks of up to 128 pixels (16 vectors of 8): each sweep reads every channel's 512 contiguous
+// bytes of the block (prefetch-friendly rows; the block's channels stay in L1/L2 across the three
+// sweeps), per pixel the same operations in the same order as the reference.
+enum { LN_BLOCK = 16 };
+
+__attribute__((target("avx2,fma")))
+static void layer_norm_avx2(const float *x, size_t plane, int channels, size_t start, size_t n,
+                            const float *weight, const float *bias, float epsilon,
+                            float *out, uint8_t *codes, const float *inverse, const float *zero) {
+    const __m256 inv = _mm256_set1_ps(1.0f / (float)channels), eps = _mm256_set1_ps(epsilon);
+    __m256 mean[LN_BLOCK], r[LN_BLOCK];
+    size_t p = start;
+    while (p + 8 <= start + n) {
+        const int nv = (int)((start + n - p) / 8 < LN_BLOCK ? (start + n - p) / 8 : LN_BLOCK);
+        for (int v = 0; v < nv; v++) mean[v] = _mm256_setzero_ps();
+        for (int c = 0; c < channels; c++) {
+            const float *row = x + (size_t)c * plane + p;
+            for (int v = 0; v < nv; v++) mean[v] = _mm256_add_ps(mean[v], _mm256_loadu_ps(row + 8 * v));
+        }
+        for (int v = 0; v < nv; v++) {
+            mean[v] = _mm256_mul_ps(mean[v], inv);
+            r[v] = _mm256_setzero_ps();
+        }
+        for (int c = 0; c < channels; c++) {
+            const float *row = x + (size_t)c * plane + p;
+            for (int v = 0; v < nv; v++) {
+                const __m256 d = _mm256_sub_ps(_mm256_loadu_ps(row + 8 * v), mean[v]);
+                r[v] = _mm256_add_ps(r[v], _mm256_mul_ps(d, d));
+            }
+        }
+        for (int v = 0; v < nv; v++)
+            r[v] = _mm256_div_ps(_mm256_set1_ps(1.0f), _mm256_sqrt_ps(_mm256_add_ps(_mm256_mul_ps(r[v], inv), eps)));
+        for (int c = 0; c < channels; c++) {
+            const float *row = x + (size_t)c * plane + p;
+            const __m256 g = _mm256_set1_ps(weight[c]), b = _mm256_set1_ps(bias[c]);
+            if (inverse) {
+                const __m256 qi = _mm256_set1_ps(inverse[c]), qz = _mm256_set1_ps(zero[c]);
+                uint8_t *dst = codes + (size_t)c * plane + p;
+                for (int v = 0; v < nv; v++) {
+                    __m256 y = _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(row + 8 * v), mean[v]), r[v]);
+                    y = _mm256_add_ps(_mm256_mul_ps(y, g), b);
+                    store_codes8(dst + 8 * v, codes8(y, qi, qz));
+                }
+            } else {
+                float *dst = out + (size_t)c * plane + p;
+                for (int v = 0; v < nv; v++) {
+                    __m256 y = _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(row + 8 * v), mean[v]), r[v]);
+                    _mm256_storeu_ps(dst + 8 * v, _mm256_add_ps(_mm256_mul_ps(y, g), b));
+                }
+            }
+        }
+        p += 8 * (size_t)nv;
+    }
+    pane_layer_norm_reference(x, plane, channels, p, start + n - p, weight, bias, epsilon, out, codes, inverse, zero);
+}
+
+void pane_layer_norm(const float *x, size_t plane, int channels, size_t start, size_t n,
+                     const float *weight, const float *bias, float epsilon,
+                     float *out, uint8_t *codes, const float *inverse, const float *zero) {
+    if (pane_cpu_selected() >= PANE_CPU_AVX2)
+        layer_norm_avx2(x, plane, channels, start, n, weight, bias, epsilon, out, codes, inverse, zero);
+    else
+        pane_layer_norm_reference(x, plane, channels, start, n, weight, bias, epsilon, out, codes, inverse, zero);
 }

@@ -65,38 +65,47 @@ public struct ChannelLayerNorm: Sendable {
     }
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
+        var out = [Float].scratch(count: x.data.count)
+        out.withUnsafeMutableBufferPointer { o in run(x, out: o.baseAddress, codes: nil, quantization: nil) }
+        return Tensor(channels: x.channels, height: x.height, width: x.width, data: out)
+    }
+
+    /// The int8 activation codes of the normalized map for a layer reading it through `input`
+    /// (the bytes `input.codes(self(x))` gives, without the float map in between).
+    public func codes(_ x: Tensor, for input: InputQuantization) -> [UInt8] {
+        precondition(input.inScale.count == channels)
+        var q = [UInt8].scratch(count: x.data.count)
+        q.withUnsafeMutableBufferPointer { o in run(x, out: nil, codes: o.baseAddress, quantization: input) }
+        return q
+    }
+
+    /// Pixels are independent: threads take contiguous runs of them, each pixel summed over the
+    /// channels in the same order whatever the split (pane_layer_norm).
+    private func run(_ x: Tensor, out: UnsafeMutablePointer<Float>?, codes: UnsafeMutablePointer<UInt8>?,
+                     quantization: InputQuantization?) {
         precondition(x.channels == channels)
         let plane = x.planeSize
-        var out = [Float].scratch(count: x.data.count)
-        // Pixels are independent: threads take contiguous runs of them (each its own mean and
-        // variance scratch), summing over channels in the same order whatever the split.
         let chunks = Parallel.ranges(plane, grain: 1 << 10)
+        let zero = quantization.map { $0.zero.map(Float.init) } ?? []
+        let inverse = quantization?.inverse ?? []
         x.data.withUnsafeBufferPointer { src in
-            out.withUnsafeMutableBufferPointer { o in
-                Parallel.forEach(chunks.count) { part in
-                    let r = chunks[part], n = r.count
-                    var mean = [Float](repeating: 0, count: n), scale = [Float](repeating: 0, count: n)
-                    for c in 0..<channels {
-                        let row = src.baseAddress! + c * plane + r.lowerBound
-                        for i in 0..<n { mean[i] += row[i] }
-                    }
-                    let inv = 1 / Float(channels)
-                    for i in 0..<n { mean[i] *= inv }
-                    for c in 0..<channels {
-                        let row = src.baseAddress! + c * plane + r.lowerBound
-                        for i in 0..<n { let d = row[i] - mean[i]; scale[i] += d * d }
-                    }
-                    for i in 0..<n { scale[i] = 1 / (scale[i] * inv + epsilon).squareRoot() }
-                    for c in 0..<channels {
-                        let row = src.baseAddress! + c * plane + r.lowerBound
-                        let dst = o.baseAddress! + c * plane + r.lowerBound
-                        let g = weight[c], b = bias[c]
-                        for i in 0..<n { dst[i] = (row[i] - mean[i]) * scale[i] * g + b }
+            weight.withUnsafeBufferPointer { w in
+                bias.withUnsafeBufferPointer { b in
+                    inverse.withUnsafeBufferPointer { inv in
+                        zero.withUnsafeBufferPointer { z in
+                            Parallel.forEach(chunks.count) { part in
+                                let r = chunks[part]
+                                guard !r.isEmpty else { return }
+                                pane_layer_norm(src.baseAddress!, plane, Int32(channels), r.lowerBound, r.count,
+                                                w.baseAddress!, b.baseAddress!, epsilon, out, codes,
+                                                quantization == nil ? nil : inv.baseAddress,
+                                                quantization == nil ? nil : z.baseAddress)
+                            }
+                        }
                     }
                 }
             }
         }
-        return Tensor(channels: x.channels, height: x.height, width: x.width, data: out)
     }
 }
 

@@ -15,6 +15,26 @@ public struct InputQuantization: Sendable {
         self.inverse = inScale.map { 1 / $0 }
     }
 
+    /// The codes of GELU(x): the bytes `codes(Activation.gelu(x))` gives, in one pass
+    /// (pane_gelu_quantize_u8; equal when the planes are whole vectors of 8, as attention maps are).
+    func geluCodes(_ x: Tensor) -> [UInt8] {
+        let plane = x.planeSize
+        precondition(plane % 8 == 0, "GELU codes need planes of whole 8-float vectors")
+        var q = [UInt8].scratch(count: x.data.count)
+        x.data.withUnsafeBufferPointer { src in
+            q.withUnsafeMutableBufferPointer { dst in
+                let parts = Parallel.ranges(x.channels, grain: 1)
+                Parallel.forEach(parts.count) { part in
+                    for c in parts[part] {
+                        pane_gelu_quantize_u8(src.baseAddress! + c * plane, plane, inverse[c], Float(zero[c]),
+                                              dst.baseAddress! + c * plane)
+                    }
+                }
+            }
+        }
+        return q
+    }
+
     /// The uint8 codes of every channel plane of x, channels split across threads.
     func codes(_ x: Tensor) -> [UInt8] {
         let plane = x.planeSize
@@ -413,8 +433,13 @@ public struct PointwiseLinearInt8: Sendable {
     /// The layer's output, dequantized in the GEMM's epilogue (see Conv2DInt8.callAsFunction).
     public func callAsFunction(_ x: Tensor) -> Tensor {
         precondition(x.channels == inChannels, "linear expects \(inChannels) channels, got \(x.channels)")
-        let plane = x.planeSize
-        let codes = input.codes(x)
+        return self(codes: input.codes(x), height: x.height, width: x.width)
+    }
+
+    /// The output for input codes already made (`input.codes` of an `inChannels × height × width` map).
+    func callAsFunction(codes: [UInt8], height: Int, width: Int) -> Tensor {
+        let plane = height * width
+        precondition(codes.count == inChannels * plane)
         var out = [Float].scratch(count: outChannels * plane)
         codes.withUnsafeBufferPointer { src in
             out.withUnsafeMutableBufferPointer { dst in
@@ -422,7 +447,7 @@ public struct PointwiseLinearInt8: Sendable {
                             correction: correction, scale: outScale, bias: bias)
             }
         }
-        return Tensor(channels: outChannels, height: x.height, width: x.width, data: out)
+        return Tensor(channels: outChannels, height: height, width: width, data: out)
     }
 }
 
@@ -439,6 +464,24 @@ public enum ChannelLinear: Sendable {
     }
     public func callAsFunction(_ x: Tensor) -> Tensor {
         switch self { case let .fp32(l): l(x); case let .int8(l): l(x) }
+    }
+
+    /// self(norm(x)); an int8 layer gets its codes straight from the normalization.
+    public func normalized(_ x: Tensor, by norm: ChannelLayerNorm) -> Tensor {
+        switch self {
+        case let .fp32(l): l(norm(x))
+        case let .int8(l): l(codes: norm.codes(x, for: l.input), height: x.height, width: x.width)
+        }
+    }
+
+    /// self(GELU(x)); an int8 layer quantizes GELU's output in the same pass.
+    public func afterGELU(_ x: consuming Tensor) -> Tensor {
+        switch self {
+        case let .fp32(l): return l(Activation.gelu(x))
+        case let .int8(l) where x.planeSize % 8 == 0:
+            return l(codes: l.input.geluCodes(x), height: x.height, width: x.width)
+        case let .int8(l): return l(Activation.gelu(x))
+        }
     }
 }
 

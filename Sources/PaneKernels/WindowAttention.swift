@@ -37,9 +37,9 @@ public struct SwinBlock: Sendable {
                      "feature map \(x.height)×\(x.width) is not a multiple of window \(window)")
         // Residuals added into the fresh branch outputs (a + b == b + a bit for bit), so the
         // input map is never copied.
-        var y = proj(attention(qkv(norm1(x))))
+        var y = proj(attention(qkv.normalized(x, by: norm1)))
         add(&y, x)
-        var out = fc2(Activation.gelu(fc1(norm2(y))))
+        var out = fc2.afterGELU(fc1.normalized(y, by: norm2))
         add(&out, y)
         return out
     }

@@ -141,6 +141,62 @@ import CPaneKernels
         #expect(sum[n / 2] == x[n / 2] + norm[n / 2])
     }
 
+    /// LayerNorm over channels (AVX2, 8 pixels a vector) against its scalar reference, bit for bit,
+    /// as floats and as int8 codes; the codes equal pane_quantize_u8 of the floats; a pixel range
+    /// that starts off a multiple of 8 and ends in a scalar tail; spot check against the formula.
+    @Test(arguments: [(64, 96, 0, 96), (192, 40, 3, 29), (16, 11, 0, 11)])
+    func layerNormEqualsReferenceBitForBit(channels: Int, plane: Int, start: Int, n: Int) {
+        defer { CPUPath.clearForced() }
+        var rng = Generator(state: UInt64(channels * plane))
+        let x = (0..<(channels * plane)).map { _ in Float.random(in: -30...30, using: &rng) }
+        let weight = (0..<channels).map { _ in Float.random(in: 0.2...2, using: &rng) }
+        let bias = (0..<channels).map { _ in Float.random(in: -1...1, using: &rng) }
+        let inverse = (0..<channels).map { _ in 1 / Float.random(in: 0.005...0.05, using: &rng) }
+        let zero = (0..<channels).map { _ in Float(Int.random(in: 0...255, using: &rng)) }
+        var results: [[Float]] = [], codes: [[UInt8]] = []
+        for path in [CPUPath.scalar, .avx2] where CPUPath.force(path) == path {
+            var out = [Float](repeating: .nan, count: x.count), q = [UInt8](repeating: 7, count: x.count)
+            pane_layer_norm(x, plane, Int32(channels), start, n, weight, bias, 1e-5, &out, nil, nil, nil)
+            pane_layer_norm(x, plane, Int32(channels), start, n, weight, bias, 1e-5, nil, &q, inverse, zero)
+            results.append(out); codes.append(q)
+            for c in [0, channels - 1] {   // outside [start, start + n) nothing is written
+                #expect(start == 0 || (out[c * plane].isNaN && q[c * plane] == 7))
+                let row = Array(out[(c * plane + start)..<(c * plane + start + n)])
+                var expected = [UInt8](repeating: 0, count: n)
+                pane_quantize_u8_reference(row, n, inverse[c], zero[c], &expected)
+                #expect(Array(q[(c * plane + start)..<(c * plane + start + n)]) == expected)
+            }
+        }
+        #expect(results.count == 2, "this CPU has no AVX2: only the reference was tested")
+        if results.count == 2 {
+            #expect(results[0].map(\.bitPattern) == results[1].map(\.bitPattern))
+            #expect(codes[0] == codes[1])
+        }
+        let p = start + n - 1
+        let column = (0..<channels).map { Double(x[$0 * plane + p]) }
+        let mean = column.reduce(0, +) / Double(channels)
+        let variance = column.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(channels)
+        let expected = (column[1] - mean) / (variance + 1e-5).squareRoot() * Double(weight[1]) + Double(bias[1])
+        #expect(abs(Double(results[0][plane + p]) - expected) <= 1e-5 * max(1, abs(expected)))
+    }
+
+    /// GELU and the int8 codes in one pass: the same bytes as pane_gelu then pane_quantize_u8 on
+    /// each path (lengths with vector, 8-wide and scalar tails).
+    @Test(arguments: [8, 32, 1_000, 1_037])
+    func geluCodesEqualGELUThenQuantize(n: Int) {
+        defer { CPUPath.clearForced() }
+        var rng = Generator(state: UInt64(n) + 99)
+        let x = (0..<n).map { _ in Float.random(in: -6...6, using: &rng) }
+        for path in [CPUPath.scalar, .avx2] where CPUPath.force(path) == path {
+            var g = x, separate = [UInt8](repeating: 0, count: n), fused = separate
+            pane_gelu(&g, n)
+            pane_quantize_u8(g, n, 41.5, 17, &separate)
+            pane_gelu_quantize_u8(x, n, 41.5, 17, &fused)
+            #expect(fused == separate, "\(path)")
+            #expect(Set(fused).count >= min(n / 3, 100), "codes span the range")
+        }
+    }
+
     /// Window gathers and the scatter against their references, bit for bit: an 8×8 window at the
     /// map's corner, unshifted (every row consecutive: the vector path, with and without a channel
     /// tail past a multiple of 8) and rolled by a shift (rows wrapping: the per-pixel fallback), a

@@ -168,6 +168,27 @@ void pane_quantize_u8(const float *x, size_t n, float inverse, float zero, uint8
 /// The scalar reference of pane_quantize_u8.
 void pane_quantize_u8_reference(const float *x, size_t n, float inverse, float zero, uint8_t *out);
 
+/// pane_gelu then pane_quantize_u8 in one pass over x (the same bytes as the two calls; GELU's
+/// AVX2 formula for every full vector of 8, the reference for the last n % 8).
+void pane_gelu_quantize_u8(const float *x, size_t n, float inverse, float zero, uint8_t *out);
+
+/// The scalar reference of pane_gelu_quantize_u8.
+void pane_gelu_quantize_u8_reference(const float *x, size_t n, float inverse, float zero, uint8_t *out);
+
+/// LayerNorm over the `channels` planes (each `plane` floats apart) of the pixels
+/// [start, start + n): y = (x − mean) · (1 / sqrt(var + epsilon)) · weight[c] + bias[c], every
+/// operation rounded on its own. Writes y to `out`, or, when `inverse` is non-NULL, the int8
+/// layers' activation codes of y (pane_quantize_u8 with inverse[c], zero[c]) to `codes`. The
+/// AVX2 path equals the reference bit for bit.
+void pane_layer_norm(const float *x, size_t plane, int channels, size_t start, size_t n,
+                     const float *weight, const float *bias, float epsilon,
+                     float *out, uint8_t *codes, const float *inverse, const float *zero);
+
+/// The scalar reference of pane_layer_norm.
+void pane_layer_norm_reference(const float *x, size_t plane, int channels, size_t start, size_t n,
+                               const float *weight, const float *bias, float epsilon,
+                               float *out, uint8_t *codes, const float *inverse, const float *zero);
+
 /// glibc: mmap threshold to its maximum (32 MB) and trim threshold to 256 MB, so freed large
 /// blocks are reused instead of unmapped and faulted in again. No-op on other C libraries.
 void pane_keep_freed_blocks(void);
