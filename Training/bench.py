@@ -58,23 +58,24 @@ def main(argv=None):
             times["g_s"].append((time.perf_counter() - t) * 1e3)
     torch_ms = {k: statistics.median(v) for k, v in times.items()}
     runs = {}
-    for label, model in (("fp32", "pane.json"), ("int8", "pane-int8.json")):
+    for kind, model in (("fp32", "pane.json"), ("int8", "pane-int8.json")):
         out = subprocess.run([str(args.pane), "bench", str(args.image), "--json", "--repeats", str(args.repeats),
                               "--threads", str(args.threads), "-q", str(args.quality),
                               "--model", str(ROOT / "Models" / model)],
                              check=True, capture_output=True, text=True, cwd=ROOT)
-        runs[label] = json.loads(out.stdout.strip().splitlines()[-1])
+        runs[kind] = json.loads(out.stdout.strip().splitlines()[-1])
     swift = runs["fp32"]
     print(f"{args.image.name} {swift['width']}x{swift['height']}, {args.threads} threads, median of {args.repeats}")
     print()
-    print("| transform | PyTorch fp32 eager | Pane fp32 | Pane int8 | int8 vs PyTorch |")
+    fp32, int8 = label("pane.json"), label("pane-int8.json")
+    print(f"| transform | PyTorch fp32 eager | Pane {fp32} | Pane {int8} | {int8} vs PyTorch |")
     print("|---|---|---|---|---|")
     for k in ("g_a", "g_s"):
         a, b = runs["fp32"][f"{k}_ms"], runs["int8"][f"{k}_ms"]
         print(f"| {k} ({swift[f'{k}_gmac']:.2f} GMAC) | {torch_ms[k]:.0f} ms | {a:.0f} ms | {b:.0f} ms | "
               f"{torch_ms[k] / b:.2f}x |")
     print()
-    print("| stage | Pane fp32 | Pane int8 |")
+    print(f"| stage | Pane {fp32} | Pane {int8} |")
     print("|---|---|---|")
     for stage in ("load_model", "read", "g_a", "entropy_encode", "entropy_decode", "g_s", "write_png", "encode", "decode"):
         print(f"| {stage.replace('_', ' ')} | {runs['fp32'][stage + '_ms']:.0f} ms | {runs['int8'][stage + '_ms']:.0f} ms |")
@@ -83,13 +84,20 @@ def main(argv=None):
         whole_process_table(args)
 
 
+def label(model: str) -> str:
+    """'fp32' or 'int8', with '+ pruned' when the manifest's config records pruned widths."""
+    cfg = json.loads((ROOT / "Models" / model).read_text()).get("config", {})
+    kind = "int8" if "int8" in model else "fp32"
+    return f"{kind} + pruned" if cfg.get("mlp_hidden") or cfg.get("attn_heads") else kind
+
+
 def whole_process_table(args):
     """Median whole-process times over the images of args.kodak, with the anchors' codecs."""
     import tempfile
 
     images = sorted(args.kodak.glob("*.png"))
     rows = []
-    for label, model in (("Pane fp32", "pane.json"), ("Pane int8", "pane-int8.json")):
+    for model in ("pane.json", "pane-int8.json"):
         enc, dec = [], []
         with tempfile.TemporaryDirectory() as tmp:
             for img in images:
@@ -101,7 +109,7 @@ def whole_process_table(args):
                                     "--threads", str(args.threads)], check=True,
                                    capture_output=True, cwd=ROOT)
                     times.append((time.perf_counter() - t) * 1e3)
-        rows.append((f"{label} (q{args.quality:g})", statistics.median(enc), statistics.median(dec)))
+        rows.append((f"Pane {label(model)} (q{args.quality:g})", statistics.median(enc), statistics.median(dec)))
     anchors = ROOT.parent / "shared" / "anchors" / "kodak_classical_curves.csv"
     if anchors.exists():
         best = {}

@@ -2,6 +2,9 @@
 
     python Training/compression_table.py --images 24                     # prune without fine-tuning
     python Training/compression_table.py --pruned Training/pruned.pt     # a fine-tuned pruned checkpoint
+    python Training/compression_table.py --checkpoint teacher.pt --pruned pruned.pt --control unpruned.pt
+        # teacher.pt: the model pruning started from; unpruned.pt: the same model trained on for as
+        # long as pruned.pt was fine-tuned (the fair reference for the cost of pruning)
 
 Pruning is Training/prune.py (MLP hidden units by magnitude, --keep); int8 is Training/quantize.py
 (its DEFAULT_LAYERS). For each variant: kMAC per pixel of g_a and g_s, the share of the attention
@@ -54,6 +57,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--checkpoint", type=Path, default=CHECKPOINT)
     ap.add_argument("--pruned", type=Path, help="a fine-tuned pruned checkpoint (else prune with --keep, no fine-tuning)")
+    ap.add_argument("--control", type=Path, help="the unpruned model trained on as long as --pruned was fine-tuned")
     ap.add_argument("--keep", type=float, default=0.5)
     ap.add_argument("--images", type=int, default=24)
     ap.add_argument("--threads", type=int, default=2)
@@ -63,32 +67,41 @@ def main(argv=None):
     net.eval()
     if args.pruned:
         pruned, pruned_iteration, _ = load_checkpoint(args.pruned)
-        label = f"pruned (MLP widths {pruned.cfg.mlp_hidden}, fine-tuned to iteration {pruned_iteration})"
+        heads = f", heads {pruned.cfg.attn_heads}" if pruned.cfg.attn_heads else ""
+        label = f"pruned (MLP widths {pruned.cfg.mlp_hidden}{heads}, fine-tuned to iteration {pruned_iteration})"
     else:
         pruned = prune.prune(net, args.keep)
         label = f"pruned (keep {args.keep:g} of MLP units, no fine-tuning)"
     pruned.eval()
     calibration = calibration_images()
-    variants = [("fp32", net), (label, pruned), ("int8", quantize.quantize(net, calibration)),
-                (label.replace("pruned", "pruned + int8", 1), quantize.quantize(pruned, calibration))]
+    variants = [(f"fp32 (iteration {iteration})", net)]
+    if args.control:
+        control, control_iteration, _ = load_checkpoint(args.control)
+        variants.append((f"fp32 trained on to iteration {control_iteration}", control.eval()))
+    variants += [(label, pruned), ("int8", quantize.quantize(net, calibration)),
+                 (label.replace("pruned", "pruned + int8", 1), quantize.quantize(pruned, calibration))]
     images = load_kodak(limit=args.images)
     positions = np.linspace(0, net.num_anchors - 1, 5).tolist()
     base_attention = macs(net)[2]
-    reference = None
+    curves = {}
     print(f"Checkpoint iteration {iteration}; {len(images)} Kodak images, likelihood rate, positions {positions}")
     print()
-    print("| model | g_a kMAC/px | g_s kMAC/px | attention-block MACs removed | BD-rate vs fp32 | PSNR at the middle position |")
-    print("|---|---|---|---|---|---|")
-    for name, model in variants:
-        ga, gs, attention = macs(model)
-        curve = quantize.kodak_curve(model, images, positions)
-        reference = reference or curve
-        bd = bd_rate(reference, curve)
-        mid = curve[len(curve) // 2]
-        bd_text = f"{bd:+.2f}%" if bd is not None else "no PSNR overlap"
-        print(f"| {name} | {ga:.1f} | {gs:.1f} | {100 * (1 - attention / base_attention):.0f}% | {bd_text} | "
-              f"{mid[1]:.2f} dB at {mid[0]:.3f} bpp |", flush=True)
+    extra = " | BD-rate vs the unpruned model trained as long" if args.control else ""
+    print(f"| model | g_a kMAC/px | g_s kMAC/px | attention-block MACs removed | BD-rate vs fp32{extra} | "
+          "PSNR at the middle position |")
+    print("|---|---|---|---|---|---|" + ("---|" if args.control else ""))
 
+    def bd_text(reference, curve):
+        bd = bd_rate(reference, curve)
+        return f"{bd:+.2f}%" if bd is not None else "no PSNR overlap"
+
+    for i, (name, model) in enumerate(variants):
+        ga, gs, attention = macs(model)
+        curves[i] = curve = quantize.kodak_curve(model, images, positions)
+        mid = curve[len(curve) // 2]
+        control = f" | {bd_text(curves[1], curve)}" if args.control else ""
+        print(f"| {name} | {ga:.1f} | {gs:.1f} | {100 * (1 - attention / base_attention):.0f}% | "
+              f"{bd_text(curves[0], curve)}{control} | {mid[1]:.2f} dB at {mid[0]:.3f} bpp |", flush=True)
 
 if __name__ == "__main__":
     main()
