@@ -124,8 +124,10 @@ public enum Allocator {
     /// glibc serves blocks above its mmap threshold (128 KB at first) with fresh pages from the
     /// kernel and unmaps them on free, so every tensor of a forward pass page-faults its memory in
     /// again: a quarter of an encode's time on Kodak in `perf`. Raising the threshold to its
-    /// maximum (32 MB) and the trim threshold alike keeps freed blocks for reuse. Call once, early
-    /// (Codec does); it is a no-op elsewhere than glibc.
+    /// maximum (32 MB) and the trim threshold alike keeps freed blocks for reuse; the heap's first
+    /// 96 MB are reserved and marked for transparent huge pages, so a fresh process faults its
+    /// tensors in 2 MB at a time (pane_keep_freed_blocks). Call once, early (Codec does); it is a
+    /// no-op elsewhere than glibc.
     public static func keepFreedBlocks() {
         guard !configured else { return }
         configured = true

@@ -190,7 +190,9 @@ void pane_layer_norm_reference(const float *x, size_t plane, int channels, size_
                                float *out, uint8_t *codes, const float *inverse, const float *zero);
 
 /// glibc: mmap threshold to its maximum (32 MB) and trim threshold to 256 MB, so freed large
-/// blocks are reused instead of unmapped and faulted in again. No-op on other C libraries.
+/// blocks are reused instead of unmapped and faulted in again; and 96 MB of heap reserved up front
+/// with madvise(MADV_HUGEPAGE), so tensors fault in 2 MB pages (a fresh `pane decode` of a Kodak
+/// image: 23k → 6k page faults, 150 → 135 ms). No-op on other C libraries.
 void pane_keep_freed_blocks(void);
 
 #ifdef __cplusplus
