@@ -19,7 +19,7 @@ let package = Package(
         // libjpeg's default error handler calls exit(); this shim turns errors into return codes via setjmp.
         .target(name: "CPaneJPEGShim", dependencies: ["CJPEG"]),
         // libpng reports errors by longjmp; this shim catches them with setjmp, as the JPEG one does.
-        .target(name: "CPanePNGShim", dependencies: ["CPNG"]),
+        .target(name: "CPanePNGShim", dependencies: ["CPNG", "CZlib"]),
         .target(name: "PaneImageIO", dependencies: ["CPNG", "CPanePNGShim", "CPaneJPEGShim"]),
         .target(name: "PaneMetrics", dependencies: ["PaneImageIO"]),
         .target(name: "CPaneKernels", cSettings: [.unsafeFlags(["-O3"])]),

@@ -86,7 +86,10 @@ extension Codec {
     /// Threads the network uses (default: all cores).
     public static var threads: Int {
         get { Parallel.threads }
-        set { Parallel.threads = newValue }
+        set {
+            Parallel.threads = newValue
+            Image.encodingThreads = newValue
+        }
     }
 }
 

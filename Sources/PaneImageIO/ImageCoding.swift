@@ -26,6 +26,10 @@ extension Image {
         try self.init(decoding: FileIO.contents(ofFile: path), limits: limits)
     }
 
+    /// Threads a PNG encode may use (its rows are deflated in bands); the codec's thread setting
+    /// (`Codec.threads`, `pane --threads`) sets it too. Default: every core.
+    nonisolated(unsafe) public static var encodingThreads = ProcessInfo.processInfo.activeProcessorCount
+
     /// The image encoded as `encoding` says.
     /// - Throws: `ImageIOError.unsupported` for alpha in a JPEG or a JPEG over 65500 pixels per side,
     ///   `.failed` when the codec library fails (out of memory).

@@ -31,15 +31,41 @@ enum PNGCodec {
         return Image(width: width, height: height, interleaved: samples, channels: channels)
     }
 
+    /// Bands of rows deflated on up to `Image.encodingThreads` threads (at least 64 rows and
+    /// 256 KB of samples a band), joined into one PNG (pane_png_deflate_band, pane_png_assemble).
     static func encode(_ image: Image) throws -> Data {
         let (samples, channels) = image.interleavedSamples()
+        let width = image.width, height = image.height
+        let bands = max(1, min(Image.encodingThreads, height / 64, samples.count / (1 << 18)))
+        let rows = (0..<bands).map { UInt32((height * ($0 + 1)) / bands - (height * $0) / bands) }
+        var data = [UnsafeMutablePointer<UInt8>?](repeating: nil, count: bands)
+        var sizes = [Int](repeating: 0, count: bands), adlers = [UInt32](repeating: 0, count: bands)
+        var statuses = [PanePNGStatus](repeating: PANE_PNG_FAILED, count: bands)
+        defer { for pointer in data { pane_png_free(pointer) } }
+        samples.withUnsafeBufferPointer { pixels in
+            data.withUnsafeMutableBufferPointer { data in
+                sizes.withUnsafeMutableBufferPointer { sizes in
+                    adlers.withUnsafeMutableBufferPointer { adlers in
+                        statuses.withUnsafeMutableBufferPointer { statuses in
+                            DispatchQueue.concurrentPerform(iterations: bands) { b in
+                                let first = (height * b) / bands
+                                statuses[b] = pane_png_deflate_band(pixels.baseAddress! + first * width * channels,
+                                                                    UInt32(width), rows[b], Int32(channels),
+                                                                    b == bands - 1 ? 1 : 0, &data[b], &sizes[b], &adlers[b])
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        guard statuses.allSatisfy({ $0 == PANE_PNG_OK }) else { throw ImageIOError.failed(.png, reason: "out of memory") }
         var output: UnsafeMutablePointer<UInt8>?
         var size = 0
-        let result = callShim { message, capacity in
-            pane_png_encode(samples, UInt32(image.width), UInt32(image.height), Int32(channels),
-                            &output, &size, message, capacity)
+        let status = data.map { UnsafePointer($0) }.withUnsafeBufferPointer { pieces in
+            pane_png_assemble(UInt32(width), UInt32(height), Int32(channels), Int32(bands), pieces.baseAddress,
+                              sizes, adlers, rows, &output, &size)
         }
-        guard result.status == PANE_PNG_OK, let output else { throw error(result) }
+        guard status == PANE_PNG_OK, let output else { throw ImageIOError.failed(.png, reason: "out of memory") }
         return Data(bytesNoCopy: output, count: size, deallocator: .custom { pointer, _ in pane_png_free(pointer) })
     }
 

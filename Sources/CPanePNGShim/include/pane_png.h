@@ -41,10 +41,20 @@ PanePNGStatus pane_png_decoder_read(PanePNGDecoder *decoder, uint8_t *pixels, si
 
 void pane_png_decoder_destroy(PanePNGDecoder *decoder);
 
-/// Encodes interleaved 8-bit samples (1 gray, 2 gray+alpha, 3 RGB, 4 RGBA) as a non-interlaced PNG.
-/// On success `*output` holds `*outputSize` bytes to be released with `pane_png_free`.
-PanePNGStatus pane_png_encode(const uint8_t *pixels, uint32_t width, uint32_t height, int channels,
-                    uint8_t **output, size_t *outputSize, char *message, size_t messageCapacity);
+/// One band of a PNG's image data, for pane_png_assemble: `rows` rows of interleaved 8-bit
+/// samples (1 gray, 2 gray+alpha, 3 RGB, 4 RGBA), each filtered with Sub and the whole
+/// raw-deflated at zlib level 1; a band that is not `last` ends with a sync flush, so bands deflated
+/// on different threads concatenate into one stream. `*adler` is the Adler-32 of the band's
+/// filtered bytes. On success `*output` holds `*outputSize` bytes to be released with `pane_png_free`.
+PanePNGStatus pane_png_deflate_band(const uint8_t *pixels, uint32_t width, uint32_t rows, int channels, int last,
+                                    uint8_t **output, size_t *outputSize, uint32_t *adler);
+
+/// The non-interlaced PNG of `bands` bands in order (band b: `rows[b]` rows, `sizes[b]` deflated
+/// bytes at `data[b]`, Adler-32 `adlers[b]`; the last made with `last`). On success `*output`
+/// holds `*outputSize` bytes to be released with `pane_png_free`.
+PanePNGStatus pane_png_assemble(uint32_t width, uint32_t height, int channels, int bands,
+                                const uint8_t *const *data, const size_t *sizes, const uint32_t *adlers,
+                                const uint32_t *rows, uint8_t **output, size_t *outputSize);
 
 void pane_png_free(void *pointer);
 
