@@ -223,9 +223,10 @@ DEFAULT_LAYERS = ("g_a.0", "g_a.2", "g_a.5", "g_s.3", "g_s.6")
 
 
 def quantize(net: PaneNet, images, percentile: float = 0.01, per_channel: bool = True,
-             layers=DEFAULT_LAYERS, linears: bool = True) -> PaneNet:
+             layers=DEFAULT_LAYERS, linears: bool = True, bias_correction: bool = False) -> PaneNet:
     """A copy of net whose listed g_a / g_s convolutions are QuantConv (g_a.0 gets the 8-bit pixel
-    grid) and, with `linears`, every Linear of the attention blocks a QuantLinear."""
+    grid) and, with `linears`, every Linear of the attention blocks a QuantLinear; with
+    `bias_correction`, their biases corrected on the calibration images (correct_biases)."""
     ranges = calibrate(net, images, percentile, per_channel)
     qnet = copy.deepcopy(net).eval()
     if linears:
@@ -239,7 +240,53 @@ def quantize(net: PaneNet, images, percentile: float = 0.01, per_channel: bool =
         else:
             scale, zero = affine(*ranges[name])
         seq[idx] = QuantConv(seq[idx], scale, zero)
+    if bias_correction:
+        correct_biases(net, qnet, images)
     return qnet
+
+
+@torch.no_grad()
+def correct_biases(net: PaneNet, qnet: PaneNet, images) -> None:
+    """Empirical bias correction (Nagel et al. 2019, "Data-free quantization"): the int8 weights
+    and clipped activation codes shift each output channel's mean; over the calibration images at
+    every quality anchor, the mean of (int8 layer − fp32 layer) on the fp32 network's own inputs
+    is subtracted from the int8 layer's bias. Only the float bias changes (no format change).
+    Measured at iteration ~69k on 8 Kodak images (likelihood BD-rate of int8 against fp32): +2.01%
+    with it against +1.84% without, so it is off by default (`--bias-correction`): the int8 error
+    here is noise that grows with the rate, not a shift of the means."""
+    pairs = {}
+    for (seq, idx, name), (qseq, qidx, _) in zip(conv_layers(net), conv_layers(qnet)):
+        if isinstance(qseq[qidx], QuantConv):
+            pairs[name] = (seq[idx], qseq[qidx], (0, 2, 3))
+    for (owner, attr, name), (qowner, qattr, _) in zip(linear_layers(net), linear_layers(qnet)):
+        q = getattr(qowner, qattr)
+        if isinstance(q, QuantLinear):
+            fp = getattr(owner, attr)
+            pairs[name] = (fp, q, None)
+    sums = {name: 0.0 for name in pairs}
+    counts = dict.fromkeys(pairs, 0)
+    hooks = []
+    for name, (fp, q, dims) in pairs.items():
+        def hook(module, inputs, output, name=name, q=q, dims=dims):
+            diff = (q(inputs[0]) - output).double()
+            if dims is None:
+                diff = diff.reshape(-1, diff.shape[-1])
+                sums[name] = sums[name] + diff.sum(0)
+                counts[name] += diff.shape[0]
+            else:
+                sums[name] = sums[name] + diff.sum(dims)
+                counts[name] += diff.shape[0] * diff.shape[2] * diff.shape[3]
+        hooks.append(fp.register_forward_hook(hook))
+    net.eval()
+    try:
+        for x in images:
+            for position in range(net.num_anchors):
+                net(x, torch.tensor([float(position)]))
+    finally:
+        for h in hooks:
+            h.remove()
+    for name, (_, q, _) in pairs.items():
+        q.bias -= (sums[name] / counts[name]).float()
 
 
 @torch.no_grad()
@@ -325,6 +372,8 @@ def main(argv=None):
     ap.add_argument("--layers", default=",".join(DEFAULT_LAYERS), help="convolutions to quantize, or 'all'")
     ap.add_argument("--no-linears", action="store_true", help="keep the attention blocks' Linears in fp32")
     ap.add_argument("--per-tensor", action="store_true", help="one input range per layer, not per channel")
+    ap.add_argument("--bias-correction", action=argparse.BooleanOptionalAction, default=False,
+                    help="correct the int8 layers' biases for their mean output shift")
     ap.add_argument("--export", action="store_true", help="write Models/<name>.{json,safetensors}")
     ap.add_argument("--name", default="pane-int8")
     ap.add_argument("--out", type=Path, default=ROOT / "Models", help="with --export: the model folder")
@@ -341,7 +390,7 @@ def main(argv=None):
     net.eval()
     layers = [n for _, _, n in conv_layers(net)] if args.layers == "all" else args.layers.split(",")
     qnet = quantize(net, calibration_images(args.calibration), args.percentile, not args.per_tensor, layers,
-                    linears=not args.no_linears)
+                    linears=not args.no_linears, bias_correction=args.bias_correction)
     if args.images:
         images = load_kodak(limit=args.images)
         positions = np.linspace(0, net.num_anchors - 1, 5).tolist()

@@ -99,6 +99,37 @@ def test_quantized_network_stays_close_and_first_layer_reads_pixels_exactly(net,
     assert (a - b).abs().max() < 0.05 and not torch.equal(a, b)
 
 
+def test_bias_correction_removes_the_mean_shift_and_only_the_bias_changes(net, images):
+    """On the fp32 network's own inputs, every int8 layer's mean output error per channel is (about)
+    zero after the correction and larger without it; the integer weights are the same either way."""
+    plain = quantize.quantize(net, images, bias_correction=False)
+    corrected = quantize.quantize(net, images, bias_correction=True)
+
+    def shift(qnet, name):
+        """Mean of (int8 − fp32) per output channel of layer `name`, over the images and anchors."""
+        fp = dict((n, s[i]) for s, i, n in quantize.conv_layers(net))[name]
+        q = dict((n, s[i]) for s, i, n in quantize.conv_layers(qnet))[name]
+        seen = []
+        hook = fp.register_forward_hook(lambda m, a, out: seen.append((q(a[0]) - out).double().mean((0, 2, 3))))
+        with torch.no_grad():
+            for x in images:
+                for position in range(net.num_anchors):
+                    net(x, torch.tensor([float(position)]))
+        hook.remove()
+        total = torch.stack(seen).mean(0)
+        return total.abs().max().item()
+
+    for name in ("g_a.2", "g_s.6"):
+        before, after = shift(plain, name), shift(corrected, name)
+        assert after < 1e-5 and before > 10 * after, (name, before, after)
+    for (s1, i1, _), (s2, i2, _) in zip(quantize.conv_layers(plain), quantize.conv_layers(corrected)):
+        if isinstance(s1[i1], quantize.QuantConv):
+            assert torch.equal(s1[i1].weight_q, s2[i2].weight_q)
+    moved = [(o1, a1) for (o1, a1, _), (o2, a2, _) in zip(quantize.linear_layers(plain), quantize.linear_layers(corrected))
+             if not torch.equal(getattr(o1, a1).bias, getattr(o2, a2).bias)]
+    assert moved, "the attention Linears' biases are corrected too"
+
+
 def test_export_describes_int8_layers(net, images, tmp_path):
     qnet = quantize.quantize(net, images)
     manifest = export.export(qnet, "tiny-int8", tmp_path)
