@@ -85,8 +85,65 @@ static inline void store_codes8(uint8_t *out, __m256i q) {
     _mm_storel_epi64((__m128i *)out, _mm_packus_epi16(w, w));
 }
 
+// AVX-512 twins of exp_nonpositive, gelu8 and codes8 (CPUs of the VNNI path): every lane goes
+// through the same operations in the same order, so they give the 8-lane versions' bits.
+#define AVX512 __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,avx2,fma")))
+
+AVX512 static inline __m512 exp_nonpositive16(__m512 a) {
+    const __mmask16 live = _mm512_cmp_ps_mask(a, _mm512_set1_ps(-80.0f), _CMP_GE_OQ);
+    a = _mm512_max_ps(a, _mm512_set1_ps(-87.0f));
+    const __m512 k = _mm512_roundscale_ps(_mm512_mul_ps(a, _mm512_set1_ps(1.44269504088896341f)),
+                                          _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(k, _mm512_set1_ps(0.693145751953125f), a);
+    r = _mm512_fnmadd_ps(k, _mm512_set1_ps(1.42860682030941723212e-6f), r);
+    __m512 p = _mm512_set1_ps(1.0f / 720);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    const __m512i bits = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(k), _mm512_set1_epi32(127)), 23);
+    return _mm512_maskz_mov_ps(live, _mm512_mul_ps(p, _mm512_castsi512_ps(bits)));
+}
+
+AVX512 static inline __m512 gelu16(__m512 v) {
+    const __m512 sign = _mm512_set1_ps(-0.0f), one = _mm512_set1_ps(1.0f), half = _mm512_set1_ps(0.5f);
+    const __m512 z = _mm512_mul_ps(v, _mm512_set1_ps(0.70710678118654752f));
+    const __m512 az = _mm512_andnot_ps(sign, z);
+    const __m512 t = _mm512_div_ps(one, _mm512_fmadd_ps(_mm512_set1_ps(0.3275911f), az, one));
+    __m512 poly = _mm512_set1_ps(1.061405429f);
+    poly = _mm512_fmadd_ps(poly, t, _mm512_set1_ps(-1.453152027f));
+    poly = _mm512_fmadd_ps(poly, t, _mm512_set1_ps(1.421413741f));
+    poly = _mm512_fmadd_ps(poly, t, _mm512_set1_ps(-0.284496736f));
+    poly = _mm512_fmadd_ps(poly, t, _mm512_set1_ps(0.254829592f));
+    poly = _mm512_mul_ps(poly, t);
+    const __m512 e = exp_nonpositive16(_mm512_mul_ps(_mm512_xor_ps(az, sign), az));
+    const __m512 erf_abs = _mm512_fnmadd_ps(poly, e, one);
+    const __m512 erf = _mm512_or_ps(erf_abs, _mm512_and_ps(z, sign));
+    return _mm512_mul_ps(_mm512_mul_ps(half, v), _mm512_add_ps(one, erf));
+}
+
+AVX512 static inline __m512i codes16(__m512 v, __m512 inverse, __m512 zero) {
+    v = _mm512_mul_ps(v, inverse);
+    v = _mm512_add_ps(_mm512_roundscale_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), zero);
+    v = _mm512_min_ps(_mm512_max_ps(v, _mm512_setzero_ps()), _mm512_set1_ps(255));   // NaN → 0
+    return _mm512_cvtps_epi32(v);
+}
+
+AVX512 static inline void store_codes16(uint8_t *out, __m512i q) {
+    _mm_storeu_si128((__m128i *)out, _mm512_cvtepi32_epi8(q));   // values are 0...255 already
+}
+
+AVX512 static void gelu_avx512(float *x, size_t n) {
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) _mm512_storeu_ps(x + i, gelu16(_mm512_loadu_ps(x + i)));
+    gelu_avx2(x + i, n - i);   // a last 8, then the reference: the lanes the AVX2 pass would give
+}
+
 void pane_gelu(float *x, size_t n) {
-    if (pane_cpu_selected() >= PANE_CPU_AVX2) gelu_avx2(x, n);
+    if (pane_cpu_selected() == PANE_CPU_VNNI) gelu_avx512(x, n);
+    else if (pane_cpu_selected() >= PANE_CPU_AVX2) gelu_avx2(x, n);
     else pane_gelu_reference(x, n);
 }
 
@@ -147,8 +204,40 @@ static void softmax_rows_avx2(float *s, int rows, int cols) {
     }
 }
 
+// 16 columns a vector; the sum adds each vector's two 8-lane halves in turn, as the AVX2 loop adds
+// consecutive 8-column vectors, and reduces the same way, so every row gets the AVX2 bits.
+AVX512 static void softmax_rows_avx512(float *s, int rows, int cols) {
+    if (cols % 16 != 0) {
+        softmax_rows_avx2(s, rows, cols);
+        return;
+    }
+    for (int i = 0; i < rows; i++) {
+        float *row = s + (size_t)i * cols;
+        __m512 m16 = _mm512_set1_ps(-INFINITY);
+        for (int j = 0; j < cols; j += 16) m16 = _mm512_max_ps(m16, _mm512_loadu_ps(row + j));
+        const __m512 m = _mm512_set1_ps(_mm512_reduce_max_ps(m16));   // max is exact in any order
+        __m256 sum = _mm256_setzero_ps();
+        for (int j = 0; j < cols; j += 16) {
+            const __m512 e = exp_nonpositive16(_mm512_sub_ps(_mm512_loadu_ps(row + j), m));
+            _mm512_storeu_ps(row + j, e);
+            sum = _mm256_add_ps(sum, _mm512_castps512_ps256(e));
+            sum = _mm256_add_ps(sum, _mm512_extractf32x8_ps(e, 1));
+        }
+        sum = _mm256_add_ps(sum, _mm256_permute2f128_ps(sum, sum, 1));
+        sum = _mm256_add_ps(sum, _mm256_shuffle_ps(sum, sum, _MM_SHUFFLE(1, 0, 3, 2)));
+        sum = _mm256_add_ps(sum, _mm256_shuffle_ps(sum, sum, _MM_SHUFFLE(2, 3, 0, 1)));
+        const __m512 inverse = _mm512_div_ps(_mm512_set1_ps(1.0f), _mm512_broadcastss_ps(_mm256_castps256_ps128(sum)));
+        const __m512 floor = _mm512_set1_ps(SOFTMAX_FLOOR);
+        for (int j = 0; j < cols; j += 16) {
+            const __m512 p = _mm512_mul_ps(_mm512_loadu_ps(row + j), inverse);
+            _mm512_storeu_ps(row + j, _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(p, floor, _CMP_GE_OQ), p));
+        }
+    }
+}
+
 void pane_softmax_rows(float *s, int rows, int cols) {
-    if (pane_cpu_selected() >= PANE_CPU_AVX2) softmax_rows_avx2(s, rows, cols);
+    if (pane_cpu_selected() == PANE_CPU_VNNI) softmax_rows_avx512(s, rows, cols);
+    else if (pane_cpu_selected() >= PANE_CPU_AVX2) softmax_rows_avx2(s, rows, cols);
     else pane_softmax_rows_reference(s, rows, cols);
 }
 
@@ -292,8 +381,16 @@ static void gelu_quantize_u8_avx2(const float *x, size_t n, float inverse, float
     pane_gelu_quantize_u8_reference(x + i, n - i, inverse, zero, out + i);
 }
 
+AVX512 static void gelu_quantize_u8_avx512(const float *x, size_t n, float inverse, float zero, uint8_t *out) {
+    const __m512 inv = _mm512_set1_ps(inverse), z = _mm512_set1_ps(zero);
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) store_codes16(out + i, codes16(gelu16(_mm512_loadu_ps(x + i)), inv, z));
+    gelu_quantize_u8_avx2(x + i, n - i, inverse, zero, out + i);
+}
+
 void pane_gelu_quantize_u8(const float *x, size_t n, float inverse, float zero, uint8_t *out) {
-    if (pane_cpu_selected() >= PANE_CPU_AVX2) gelu_quantize_u8_avx2(x, n, inverse, zero, out);
+    if (pane_cpu_selected() == PANE_CPU_VNNI) gelu_quantize_u8_avx512(x, n, inverse, zero, out);
+    else if (pane_cpu_selected() >= PANE_CPU_AVX2) gelu_quantize_u8_avx2(x, n, inverse, zero, out);
     else pane_gelu_quantize_u8_reference(x, n, inverse, zero, out);
 }
 
@@ -391,10 +488,63 @@ static void layer_norm_avx2(const float *x, size_t plane, int channels, size_t s
     pane_layer_norm_reference(x, plane, channels, p, start + n - p, weight, bias, epsilon, out, codes, inverse, zero);
 }
 
+// 16 pixels a vector, blocks of up to 128 pixels; per pixel the AVX2 path's operations.
+AVX512 static void layer_norm_avx512(const float *x, size_t plane, int channels, size_t start, size_t n,
+                                     const float *weight, const float *bias, float epsilon,
+                                     float *out, uint8_t *codes, const float *inverse, const float *zero) {
+    const __m512 inv = _mm512_set1_ps(1.0f / (float)channels), eps = _mm512_set1_ps(epsilon);
+    __m512 mean[LN_BLOCK / 2], r[LN_BLOCK / 2];
+    size_t p = start;
+    while (p + 16 <= start + n) {
+        const int nv = (int)((start + n - p) / 16 < LN_BLOCK / 2 ? (start + n - p) / 16 : LN_BLOCK / 2);
+        for (int v = 0; v < nv; v++) mean[v] = _mm512_setzero_ps();
+        for (int c = 0; c < channels; c++) {
+            const float *row = x + (size_t)c * plane + p;
+            for (int v = 0; v < nv; v++) mean[v] = _mm512_add_ps(mean[v], _mm512_loadu_ps(row + 16 * v));
+        }
+        for (int v = 0; v < nv; v++) {
+            mean[v] = _mm512_mul_ps(mean[v], inv);
+            r[v] = _mm512_setzero_ps();
+        }
+        for (int c = 0; c < channels; c++) {
+            const float *row = x + (size_t)c * plane + p;
+            for (int v = 0; v < nv; v++) {
+                const __m512 d = _mm512_sub_ps(_mm512_loadu_ps(row + 16 * v), mean[v]);
+                r[v] = _mm512_add_ps(r[v], _mm512_mul_ps(d, d));
+            }
+        }
+        for (int v = 0; v < nv; v++)
+            r[v] = _mm512_div_ps(_mm512_set1_ps(1.0f), _mm512_sqrt_ps(_mm512_add_ps(_mm512_mul_ps(r[v], inv), eps)));
+        for (int c = 0; c < channels; c++) {
+            const float *row = x + (size_t)c * plane + p;
+            const __m512 g = _mm512_set1_ps(weight[c]), b = _mm512_set1_ps(bias[c]);
+            if (inverse) {
+                const __m512 qi = _mm512_set1_ps(inverse[c]), qz = _mm512_set1_ps(zero[c]);
+                uint8_t *dst = codes + (size_t)c * plane + p;
+                for (int v = 0; v < nv; v++) {
+                    __m512 y = _mm512_mul_ps(_mm512_sub_ps(_mm512_loadu_ps(row + 16 * v), mean[v]), r[v]);
+                    y = _mm512_add_ps(_mm512_mul_ps(y, g), b);
+                    store_codes16(dst + 16 * v, codes16(y, qi, qz));
+                }
+            } else {
+                float *dst = out + (size_t)c * plane + p;
+                for (int v = 0; v < nv; v++) {
+                    __m512 y = _mm512_mul_ps(_mm512_sub_ps(_mm512_loadu_ps(row + 16 * v), mean[v]), r[v]);
+                    _mm512_storeu_ps(dst + 16 * v, _mm512_add_ps(_mm512_mul_ps(y, g), b));
+                }
+            }
+        }
+        p += 16 * (size_t)nv;
+    }
+    layer_norm_avx2(x, plane, channels, p, start + n - p, weight, bias, epsilon, out, codes, inverse, zero);
+}
+
 void pane_layer_norm(const float *x, size_t plane, int channels, size_t start, size_t n,
                      const float *weight, const float *bias, float epsilon,
                      float *out, uint8_t *codes, const float *inverse, const float *zero) {
-    if (pane_cpu_selected() >= PANE_CPU_AVX2)
+    if (pane_cpu_selected() == PANE_CPU_VNNI)
+        layer_norm_avx512(x, plane, channels, start, n, weight, bias, epsilon, out, codes, inverse, zero);
+    else if (pane_cpu_selected() >= PANE_CPU_AVX2)
         layer_norm_avx2(x, plane, channels, start, n, weight, bias, epsilon, out, codes, inverse, zero);
     else
         pane_layer_norm_reference(x, plane, channels, start, n, weight, bias, epsilon, out, codes, inverse, zero);
