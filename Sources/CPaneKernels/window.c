@@ -3,7 +3,8 @@
 // for k, and back. Pure data movement (q's softmax scale is one multiply per element), so the AVX2
 // paths equal the scalar references bit for bit. A window row whose `width` pixels are consecutive
 // in the map (all rows but those a shifted window wraps around the map's edge) moves as whole
-// vectors: 8 channels × 8 pixels, transposed in registers.
+// vectors: 8 channels × 8 pixels, transposed in registers; other groups of 8 tokens (wrapped rows,
+// two rows of a 4-wide window) are gathered with vgatherdps and scattered lane by lane.
 #include "pane_kernels.h"
 
 #include <immintrin.h>
@@ -51,6 +52,26 @@ static inline void transpose8(__m256 r[8]) {
     r[6] = _mm256_permute2f128_ps(s2, s6, 0x31); r[7] = _mm256_permute2f128_ps(s3, s7, 0x31);
 }
 
+// The 8 pixels of tokens p[0..7] in one channel row: one load when they are consecutive (a
+// window row of 8 not wrapped by the shift), else an AVX2 gather (wrapped rows; two rows of a
+// 4-wide window).
+__attribute__((target("avx2")))
+static inline __m256 load8(const float *row, const int32_t *p, int consecutive) {
+    return consecutive ? _mm256_loadu_ps(row + p[0])
+                       : _mm256_i32gather_ps(row, _mm256_loadu_si256((const __m256i *)p), 4);
+}
+
+__attribute__((target("avx2")))
+static inline void store8(float *row, const int32_t *p, int consecutive, __m256 v) {
+    if (consecutive) {
+        _mm256_storeu_ps(row + p[0], v);
+        return;
+    }
+    float lanes[8];
+    _mm256_storeu_ps(lanes, v);
+    for (int i = 0; i < 8; i++) row[p[i]] = lanes[i];
+}
+
 __attribute__((target("avx2")))
 static void gather_tokens_avx2(const float *src, size_t plane, int channels, const int32_t *pixel,
                                int t, float scale, float *out, int ldo) {
@@ -58,13 +79,10 @@ static void gather_tokens_avx2(const float *src, size_t plane, int channels, con
     const int c8 = channels & ~7;
     for (int r0 = 0; r0 < t; r0 += 8) {
         const int32_t *p = pixel + r0;
-        if (!row_is_consecutive(p)) {
-            pane_window_gather_tokens_reference(src, plane, channels, p, 8, 8, scale, out + (size_t)r0 * ldo, ldo);
-            continue;
-        }
+        const int consecutive = row_is_consecutive(p);
         for (int c0 = 0; c0 < c8; c0 += 8) {
             __m256 r[8];
-            for (int j = 0; j < 8; j++) r[j] = _mm256_loadu_ps(src + (size_t)(c0 + j) * plane + p[0]);
+            for (int j = 0; j < 8; j++) r[j] = load8(src + (size_t)(c0 + j) * plane, p, consecutive);
             transpose8(r);
             for (int i = 0; i < 8; i++) _mm256_storeu_ps(out + (size_t)(r0 + i) * ldo + c0, _mm256_mul_ps(r[i], k));
         }
@@ -77,13 +95,9 @@ __attribute__((target("avx2")))
 static void gather_channels_avx2(const float *src, size_t plane, int channels, const int32_t *pixel, int t, float *out) {
     for (int r0 = 0; r0 < t; r0 += 8) {
         const int32_t *p = pixel + r0;
-        if (!row_is_consecutive(p)) {
-            for (int c = 0; c < channels; c++)
-                for (int i = 0; i < 8; i++) out[(size_t)c * t + r0 + i] = src[(size_t)c * plane + p[i]];
-            continue;
-        }
+        const int consecutive = row_is_consecutive(p);
         for (int c = 0; c < channels; c++)
-            _mm256_storeu_ps(out + (size_t)c * t + r0, _mm256_loadu_ps(src + (size_t)c * plane + p[0]));
+            _mm256_storeu_ps(out + (size_t)c * t + r0, load8(src + (size_t)c * plane, p, consecutive));
     }
 }
 
@@ -93,38 +107,36 @@ static void scatter_tokens_avx2(const float *in, int ldi, int channels, const in
     const int c8 = channels & ~7;
     for (int r0 = 0; r0 < t; r0 += 8) {
         const int32_t *p = pixel + r0;
-        if (!row_is_consecutive(p)) {
-            pane_window_scatter_tokens_reference(in + (size_t)r0 * ldi, ldi, channels, p, 8, 8, dst, plane);
-            continue;
-        }
+        const int consecutive = row_is_consecutive(p);
         for (int c0 = 0; c0 < c8; c0 += 8) {
             __m256 r[8];
             for (int i = 0; i < 8; i++) r[i] = _mm256_loadu_ps(in + (size_t)(r0 + i) * ldi + c0);
             transpose8(r);
-            for (int j = 0; j < 8; j++) _mm256_storeu_ps(dst + (size_t)(c0 + j) * plane + p[0], r[j]);
+            for (int j = 0; j < 8; j++) store8(dst + (size_t)(c0 + j) * plane, p, consecutive, r[j]);
         }
         for (int i = 0; i < 8; i++)
             for (int c = c8; c < channels; c++) dst[(size_t)c * plane + p[i]] = in[(size_t)(r0 + i) * ldi + c];
     }
 }
 
+// Any window width: the vector paths take tokens 8 at a time (t a multiple of 8).
 void pane_window_gather_tokens(const float *src, size_t plane, int channels, const int32_t *pixel,
                                int t, int width, float scale, float *out, int ldo) {
-    if (width == 8 && t % 8 == 0 && pane_cpu_selected() >= PANE_CPU_AVX2)
+    if (t % 8 == 0 && pane_cpu_selected() >= PANE_CPU_AVX2)
         gather_tokens_avx2(src, plane, channels, pixel, t, scale, out, ldo);
     else pane_window_gather_tokens_reference(src, plane, channels, pixel, t, width, scale, out, ldo);
 }
 
 void pane_window_gather_channels(const float *src, size_t plane, int channels, const int32_t *pixel,
                                  int t, int width, float *out) {
-    if (width == 8 && t % 8 == 0 && pane_cpu_selected() >= PANE_CPU_AVX2)
+    if (t % 8 == 0 && pane_cpu_selected() >= PANE_CPU_AVX2)
         gather_channels_avx2(src, plane, channels, pixel, t, out);
     else pane_window_gather_channels_reference(src, plane, channels, pixel, t, width, out);
 }
 
 void pane_window_scatter_tokens(const float *in, int ldi, int channels, const int32_t *pixel,
                                 int t, int width, float *dst, size_t plane) {
-    if (width == 8 && t % 8 == 0 && pane_cpu_selected() >= PANE_CPU_AVX2)
+    if (t % 8 == 0 && pane_cpu_selected() >= PANE_CPU_AVX2)
         scatter_tokens_avx2(in, ldi, channels, pixel, t, dst, plane);
     else pane_window_scatter_tokens_reference(in, ldi, channels, pixel, t, width, dst, plane);
 }

@@ -229,11 +229,11 @@ import CPaneKernels
     }
 
     /// Window gathers and the scatter against their references, bit for bit: an 8×8 window at the
-    /// map's corner, unshifted (every row consecutive: the vector path, with and without a channel
-    /// tail past a multiple of 8) and rolled by a shift (rows wrapping: the per-pixel fallback), a
-    /// 4-wide window (reference path; its spot checks still hold), and the scatter undoing the
-    /// token gather.
-    @Test(arguments: [(64, 8, 0), (20, 8, 0), (20, 8, 5), (64, 8, 7), (24, 4, 2)])
+    /// map's corner, unshifted (every row consecutive: whole-vector loads, with and without a
+    /// channel tail past a multiple of 8) and rolled by a shift (rows wrapping: gathered lanes), a
+    /// 4-wide window (two rows a group of 8 tokens, gathered), and the scatter undoing the token
+    /// gather.
+    @Test(arguments: [(64, 8, 0), (20, 8, 0), (20, 8, 5), (64, 8, 7), (24, 4, 2), (192, 4, 0), (36, 4, 3)])
     func windowMovesEqualReference(channels: Int, window: Int, shift: Int) {
         defer { CPUPath.clearForced() }
         CPUPath.force(.avx2)   // the vector path wherever the CPU has it (else both are the reference)
