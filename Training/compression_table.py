@@ -83,7 +83,6 @@ def main(argv=None):
     images = load_kodak(limit=args.images)
     positions = np.linspace(0, net.num_anchors - 1, 5).tolist()
     base_attention = macs(net)[2]
-    curves = {}
     print(f"Checkpoint iteration {iteration}; {len(images)} Kodak images, likelihood rate, positions {positions}")
     print()
     extra = " | BD-rate vs the unpruned model trained as long" if args.control else ""
@@ -95,13 +94,15 @@ def main(argv=None):
         bd = bd_rate(reference, curve)
         return f"{bd:+.2f}%" if bd is not None else "no PSNR overlap"
 
-    for i, (name, model) in enumerate(variants):
+    rows = []
+    for name, model in variants:
         ga, gs, attention = macs(model)
-        curves[i] = curve = quantize.kodak_curve(model, images, positions)
+        rows.append((name, ga, gs, attention, quantize.kodak_curve(model, images, positions)))
+    for name, ga, gs, attention, curve in rows:
         mid = curve[len(curve) // 2]
-        control = f" | {bd_text(curves[1], curve)}" if args.control else ""
+        control = f" | {bd_text(rows[1][4], curve)}" if args.control else ""
         print(f"| {name} | {ga:.1f} | {gs:.1f} | {100 * (1 - attention / base_attention):.0f}% | "
-              f"{bd_text(curves[0], curve)}{control} | {mid[1]:.2f} dB at {mid[0]:.3f} bpp |", flush=True)
+              f"{bd_text(rows[0][4], curve)}{control} | {mid[1]:.2f} dB at {mid[0]:.3f} bpp |", flush=True)
 
 if __name__ == "__main__":
     main()

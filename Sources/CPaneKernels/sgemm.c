@@ -216,8 +216,11 @@ static _Atomic int detected = -1;
 static pane_cpu_path supported(void) {
     __builtin_cpu_init();
     if (!(__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))) return PANE_CPU_SCALAR;
+    // DQ and BW too: the 16-lane element-wise kernels use them (every VNNI CPU has both, but a
+    // VM may mask flags one by one).
     if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vnni") &&
-        __builtin_cpu_supports("avx512vl")) return PANE_CPU_VNNI;
+        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
+        __builtin_cpu_supports("avx512bw")) return PANE_CPU_VNNI;
     return PANE_CPU_AVX2;
 }
 

@@ -159,6 +159,10 @@ PanePNGStatus pane_png_deflate_band(const uint8_t *pixels, uint32_t width, uint3
     if (deflateInit2(&z, 1, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK) return PANE_PNG_FAILED;
     // deflateBound covers the data and a final block; a sync flush adds at most 10 bytes more.
     const size_t capacity = deflateBound(&z, (uLong)(filteredRow * rows)) + 16;
+    if (capacity > UINT32_MAX) {   // zlib counts output space in 32 bits: the caller makes smaller bands
+        deflateEnd(&z);
+        return PANE_PNG_FAILED;
+    }
     uint8_t *out = malloc(capacity), *filtered = malloc(filteredRow * BAND_CHUNK_ROWS);
     if (out == NULL || filtered == NULL) {
         deflateEnd(&z);
@@ -185,7 +189,8 @@ PanePNGStatus pane_png_deflate_band(const uint8_t *pixels, uint32_t width, uint3
         const int end = y0 + n >= rows;
         const int flush = end ? (last ? Z_FINISH : Z_SYNC_FLUSH) : Z_NO_FLUSH;
         const int status = deflate(&z, flush);
-        ok = z.avail_in == 0 && (status == Z_OK || status == Z_STREAM_END || status == Z_BUF_ERROR)
+        // A flush that filled the output would need another call: room must be left over.
+        ok = z.avail_in == 0 && z.avail_out > 0 && (status == Z_OK || status == Z_STREAM_END || status == Z_BUF_ERROR)
              && (!end || !last || status == Z_STREAM_END);
     }
     *outputSize = capacity - z.avail_out;
@@ -216,7 +221,11 @@ static uint8_t *finish_chunk(uint8_t *typeStart, uint8_t *end) {
     return put32(end, (uint32_t)crc32(crc32(0, Z_NULL, 0), typeStart, (uInt)(end - typeStart)));
 }
 
-enum { IDAT_MAX = 1 << 30 };   // bytes of one IDAT chunk (the format allows up to 2^31 − 1)
+// Bytes of one IDAT chunk. The format allows up to 2^31 − 1, but libpng refuses a chunk longer
+// than both 8,000,000 bytes and the image's raw size plus ~5 bytes a row, which a large noisy image
+// can exceed (level 1 stores incompressible data at 5 bytes per ~16 KB block); 1 MiB costs 12
+// bytes per MiB.
+enum { IDAT_MAX = 1 << 20 };
 
 PanePNGStatus pane_png_assemble(uint32_t width, uint32_t height, int channels, int bands,
                                 const uint8_t *const *data, const size_t *sizes, const uint32_t *adlers,

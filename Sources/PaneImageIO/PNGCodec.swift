@@ -32,11 +32,14 @@ enum PNGCodec {
     }
 
     /// Bands of rows deflated on up to `Image.encodingThreads` threads (at least 64 rows and
-    /// 256 KB of samples a band), joined into one PNG (pane_png_deflate_band, pane_png_assemble).
+    /// 256 KB of samples a band, at most 1 GB), joined into one PNG (pane_png_deflate_band,
+    /// pane_png_assemble).
     static func encode(_ image: Image) throws -> Data {
         let (samples, channels) = image.interleavedSamples()
         let width = image.width, height = image.height
-        let bands = max(1, min(Image.encodingThreads, height / 64, samples.count / (1 << 18)))
+        // Bands of at most 1 GB of samples as well (zlib counts a band's output in 32 bits).
+        let bands = min(height, max(1, min(Image.encodingThreads, height / 64, samples.count / (1 << 18)),
+                                    (samples.count + (1 << 30) - 1) >> 30))
         let rows = (0..<bands).map { UInt32((height * ($0 + 1)) / bands - (height * $0) / bands) }
         var data = [UnsafeMutablePointer<UInt8>?](repeating: nil, count: bands)
         var sizes = [Int](repeating: 0, count: bands), adlers = [UInt32](repeating: 0, count: bands)

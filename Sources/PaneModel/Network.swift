@@ -158,9 +158,8 @@ extension Layer {
             let shifts = try need(spec.shifts, "shifts")
             // head_dim is absent in files written before head pruning: the heads then split dim.
             let headDim: Int
-            if let given = spec.head_dim {
-                guard given > 0 else { throw ModelError.invalidField("\(field).head_dim", "\(given)") }
-                headDim = given
+            if spec.head_dim != nil {
+                headDim = try positive(spec.head_dim, "head_dim")
             } else {
                 guard dim % heads == 0 else { throw ModelError.invalidField("\(field).heads", "\(heads) does not divide \(dim)") }
                 headDim = dim / heads

@@ -82,4 +82,18 @@ import Testing
             #expect(try Image(decoding: image.encoded(as: .png)) == image)
         }
     }
+
+    /// Incompressible data over 1 MiB is cut into several IDAT chunks (libpng refuses one IDAT far
+    /// longer than the raw image); libpng reads them back as one stream.
+    @Test func largeNoisyImagesSpanSeveralIDATChunks() throws {
+        let width = 700, height = 600
+        var rng = SystemRandomNumberGenerator()
+        let image = Image(width: width, height: height, channels: 3,
+                          pixels: (0..<(width * height * 3)).map { _ in UInt8.random(in: 0...255, using: &rng) }, alpha: nil)
+        let encoded = try image.encoded(as: .png)
+        #expect(try Image(decoding: encoded) == image)
+        let bytes = [UInt8](encoded)
+        let idats = (0..<(bytes.count - 4)).filter { bytes[$0..<($0 + 4)].elementsEqual("IDAT".utf8) }.count
+        #expect(idats >= 2, "\(idats) IDAT chunks for \(bytes.count) bytes")
+    }
 }
