@@ -162,6 +162,33 @@ import CPaneKernels
         expectError(.shapeMismatch("h_a.0.bias", expected: [n], actual: [n - 1])) { _ = try s.load() }
     }
 
+    /// An attention layer's `head_dim` (written since head pruning) is bounded like every count,
+    /// and one that disagrees with the weights is a shape mismatch, not a wrong network.
+    @Test func headWidthIsCheckedAgainstRangeAndWeights() throws {
+        func withHeadDim(_ value: Int) throws -> Scratch {
+            var s = try Scratch()
+            var g_a = s.manifest["g_a"] as! [[String: Any]]
+            let i = try #require(g_a.firstIndex { $0["type"] as? String == "attention" })
+            g_a[i]["head_dim"] = value
+            s.manifest["g_a"] = g_a
+            return s
+        }
+        for value in [0, 1 << 40] {
+            do {
+                _ = try withHeadDim(value).load()
+                Issue.record("head_dim \(value) was accepted")
+            } catch let ModelError.invalidField(field, _) {
+                #expect(field.hasSuffix("head_dim"), "\(field)")
+            }
+        }
+        do {
+            _ = try withHeadDim(16).load()
+            Issue.record("a head width the weights do not have was accepted")
+        } catch let ModelError.shapeMismatch(name, _, _) {
+            #expect(name.hasSuffix("attn.qkv.weight") || name.hasSuffix("attn.qkv.bias"), "\(name)")
+        }
+    }
+
     @Test func unusedTensorIsNamed() throws {
         var s = try Scratch()
         try s.editTensors { $0["stray.weight"] = ("F32", [1], [0, 0, 0, 0]) }
