@@ -174,6 +174,19 @@ PERCENTILE = 0.001
 
 
 @torch.no_grad()
+def run_anchors(net: PaneNet, images, hooks) -> None:
+    """Every image through `net` (eval mode) at every quality anchor, then `hooks` removed."""
+    net.eval()
+    try:
+        for x in images:
+            for position in range(net.num_anchors):
+                net(x, torch.tensor([float(position)]))
+    finally:
+        for h in hooks:
+            h.remove()
+
+
+@torch.no_grad()
 def calibrate(net: PaneNet, images, percentile: float = PERCENTILE, per_channel: bool = True):
     """name → (low, high) input ranges of each convolution and attention Linear of g_a / g_s over
     images × quality anchors: arrays with one entry per input channel, or one for the whole tensor."""
@@ -193,14 +206,7 @@ def calibrate(net: PaneNet, images, percentile: float = PERCENTILE, per_channel:
         hooks.append(seq[idx].register_forward_pre_hook(hook_for(name, False)))
     for owner, attr, name in linear_layers(net):
         hooks.append(getattr(owner, attr).register_forward_pre_hook(hook_for(name, True)))
-    net.eval()
-    try:
-        for x in images:
-            for position in range(net.num_anchors):
-                net(x, torch.tensor([float(position)]))
-    finally:
-        for h in hooks:
-            h.remove()
+    run_anchors(net, images, hooks)
     ranges = {}
     for name, parts in samples.items():
         v = torch.cat(parts, 1).double().numpy()
@@ -286,14 +292,7 @@ def correct_biases(net: PaneNet, qnet: PaneNet, images) -> None:
                 sums[name] = sums[name] + diff.sum(dims)
                 counts[name] += diff.shape[0] * diff.shape[2] * diff.shape[3]
         hooks.append(fp.register_forward_hook(hook))
-    net.eval()
-    try:
-        for x in images:
-            for position in range(net.num_anchors):
-                net(x, torch.tensor([float(position)]))
-    finally:
-        for h in hooks:
-            h.remove()
+    run_anchors(net, images, hooks)
     for name, (_, q, _) in pairs.items():
         q.bias -= (sums[name] / counts[name]).float()
 

@@ -18,25 +18,20 @@ public struct InputQuantization: Sendable {
     /// The codes of GELU(x): the bytes `codes(Activation.gelu(x))` gives, in one pass
     /// (pane_gelu_quantize_u8; equal when the planes are whole vectors of 8, as attention maps are).
     func geluCodes(_ x: Tensor) -> [UInt8] {
-        let plane = x.planeSize
-        precondition(plane % 8 == 0, "GELU codes need planes of whole 8-float vectors")
-        var q = [UInt8].scratch(count: x.data.count)
-        x.data.withUnsafeBufferPointer { src in
-            q.withUnsafeMutableBufferPointer { dst in
-                let parts = Parallel.ranges(x.channels, grain: 1)
-                Parallel.forEach(parts.count) { part in
-                    for c in parts[part] {
-                        pane_gelu_quantize_u8(src.baseAddress! + c * plane, plane, inverse[c], Float(zero[c]),
-                                              dst.baseAddress! + c * plane)
-                    }
-                }
-            }
-        }
-        return q
+        precondition(x.planeSize % 8 == 0, "GELU codes need planes of whole 8-float vectors")
+        return perChannel(x, pane_gelu_quantize_u8)
     }
 
     /// The uint8 codes of every channel plane of x, channels split across threads.
     func codes(_ x: Tensor) -> [UInt8] {
+        perChannel(x, pane_quantize_u8)
+    }
+
+    /// `kernel(plane, n, inverse[c], zero[c], codes)` on every channel plane c of x, channels
+    /// split across threads.
+    private func perChannel(_ x: Tensor,
+                            _ kernel: (UnsafePointer<Float>?, Int, Float, Float, UnsafeMutablePointer<UInt8>?) -> Void)
+        -> [UInt8] {
         let plane = x.planeSize
         var q = [UInt8].scratch(count: x.data.count)
         x.data.withUnsafeBufferPointer { src in
@@ -44,8 +39,7 @@ public struct InputQuantization: Sendable {
                 let parts = Parallel.ranges(x.channels, grain: 1)
                 Parallel.forEach(parts.count) { part in
                     for c in parts[part] {
-                        pane_quantize_u8(src.baseAddress! + c * plane, plane, inverse[c], Float(zero[c]),
-                                         dst.baseAddress! + c * plane)
+                        kernel(src.baseAddress! + c * plane, plane, inverse[c], Float(zero[c]), dst.baseAddress! + c * plane)
                     }
                 }
             }
