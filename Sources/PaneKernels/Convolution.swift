@@ -119,16 +119,12 @@ public struct Deconv2D: Sendable {
         for py in 0..<stride {
             for px in 0..<stride {
                 let ky = taps(py), kx = taps(px), t = ky.count * kx.count
-                var w = [Float](repeating: 0, count: outChannels * inChannels * t)
-                for co in 0..<outChannels {
-                    for ci in 0..<inChannels {
-                        for i in 0..<ky.count {
-                            for j in 0..<kx.count {
-                                w[(co * inChannels + ci) * t + i * kx.count + j] =
-                                    weight[((ci * outChannels + co) * k + ky[i]) * k + kx[j]]
-                            }
-                        }
+                let w = [Float](unsafeUninitializedCapacity: outChannels * inChannels * t) { buffer, count in
+                    weight.withUnsafeBufferPointer { src in
+                        gatherPhaseWeights(src.baseAddress!, inChannels: inChannels, outChannels: outChannels, kernel: k,
+                                           ky: ky, kx: kx, into: buffer.baseAddress!, rowStride: inChannels * t)
                     }
+                    count = outChannels * inChannels * t
                 }
                 phases.append(Phase(py: py, px: px, ky: ky, kx: kx, dy: ky.map { (py + padding - $0) / stride },
                                     dx: kx.map { (px + padding - $0) / stride }, weight: w, outChannels: outChannels))
@@ -139,7 +135,11 @@ public struct Deconv2D: Sendable {
         if outChannels <= Int(PANE_DECONV_ROW_MAX_OUT) {
             let rows = outChannels * k * k
             t = [Float](repeating: 0, count: rows * inChannels)
-            for ci in 0..<inChannels { for r in 0..<rows { t[r * inChannels + ci] = weight[ci * rows + r] } }
+            t.withUnsafeMutableBufferPointer { t in
+                weight.withUnsafeBufferPointer { w in
+                    for ci in 0..<inChannels { for r in 0..<rows { t[r * inChannels + ci] = w[ci * rows + r] } }
+                }
+            }
         }
         weightT = t
     }
@@ -334,5 +334,21 @@ public struct PointwiseLinear: Sendable {
             }
         }
         return Tensor(channels: outChannels, height: x.height, width: x.width, data: out)
+    }
+}
+
+/// One phase's weights of a transposed convolution: row `co` (rows `rowStride` apart) holds, for
+/// each input channel in turn, its taps `ky × kx` in order, from PyTorch's layout
+/// `inChannels × outChannels × kernel × kernel`. Every column of a row is written.
+func gatherPhaseWeights<T>(_ weight: UnsafePointer<T>, inChannels: Int, outChannels: Int, kernel k: Int,
+                           ky: [Int], kx: [Int], into out: UnsafeMutablePointer<T>, rowStride: Int) {
+    let taps = ky.flatMap { y in kx.map { x in y * k + x } }, t = taps.count
+    taps.withUnsafeBufferPointer { taps in
+        for ci in 0..<inChannels {
+            for co in 0..<outChannels {
+                let src = weight + (ci * outChannels + co) * k * k, dst = out + co * rowStride + ci * t
+                for n in 0..<t { dst[n] = src[taps[n]] }
+            }
+        }
     }
 }

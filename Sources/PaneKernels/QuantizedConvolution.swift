@@ -53,11 +53,23 @@ struct PaddedInt8Matrix: Sendable {
     let rows: Int, columns: Int, stride: Int
     let values: [Int8]
 
-    init(rows: Int, columns: Int, _ value: (Int, Int) -> Int8) {
+    /// The rows of a row-major `rows × columns` matrix.
+    init(rows: Int, columns: Int, rowMajor values: [Int8]) {
+        precondition(values.count == rows * columns)
+        self.init(rows: rows, columns: columns) { v, stride in
+            values.withUnsafeBufferPointer { src in
+                for r in 0..<rows { (v + r * stride).update(from: src.baseAddress! + r * columns, count: columns) }
+            }
+        }
+    }
+
+    /// `fill(values, stride)` writes the rows (the padding after each row's columns stays 0).
+    init(rows: Int, columns: Int, fill: (UnsafeMutablePointer<Int8>, Int) -> Void) {
         self.rows = rows; self.columns = columns
-        stride = max(4, (columns + 3) / 4 * 4)   // never empty, even for a phase without taps
+        let stride = max(4, (columns + 3) / 4 * 4)   // never empty, even for a phase without taps
+        self.stride = stride
         var v = [Int8](repeating: 0, count: rows * stride)
-        for r in 0..<rows { for c in 0..<columns { v[r * stride + c] = value(r, c) } }
+        v.withUnsafeMutableBufferPointer { fill($0.baseAddress!, stride) }
         values = v
     }
 }
@@ -119,12 +131,18 @@ public struct Conv2DInt8: Sendable {
         self.inChannels = inChannels; self.outChannels = outChannels
         self.kernel = kernel; self.stride = stride; self.padding = padding
         self.input = input; self.outScale = outScale; self.bias = bias
-        self.weight = PaddedInt8Matrix(rows: outChannels, columns: rows) { weight[$0 * rows + $1] }
+        self.weight = PaddedInt8Matrix(rows: outChannels, columns: rows, rowMajor: weight)
         let kk = kernel * kernel
-        correction = (0..<outChannels).map { o in
-            var s: Int32 = 0
-            for p in 0..<rows { s += Int32(weight[o * rows + p]) * input.zero[p / kk] }
-            return s
+        correction = weight.withUnsafeBufferPointer { w in
+            (0..<outChannels).map { o in
+                var s: Int32 = 0
+                for ci in 0..<inChannels {
+                    var taps: Int32 = 0
+                    for t in 0..<kk { taps += Int32(w[o * rows + ci * kk + t]) }
+                    s += taps * input.zero[ci]
+                }
+                return s
+            }
         }
     }
 
@@ -260,19 +278,27 @@ public struct Deconv2DInt8: Sendable {
         var phases: [Phase] = []
         for py in 0..<stride {
             for px in 0..<stride {
-                let ky = taps(py), kx = taps(px)
-                let columns = inChannels * ky.count * kx.count
-                func w(_ co: Int, _ column: Int) -> Int8 {
-                    let ci = column / (ky.count * kx.count), t = column % (ky.count * kx.count)
-                    return weight[((ci * outChannels + co) * k + ky[t / kx.count]) * k + kx[t % kx.count]]
+                let ky = taps(py), kx = taps(px), t = ky.count * kx.count
+                let matrix = PaddedInt8Matrix(rows: outChannels, columns: inChannels * t) { values, stride in
+                    weight.withUnsafeBufferPointer { src in
+                        gatherPhaseWeights(src.baseAddress!, inChannels: inChannels, outChannels: outChannels, kernel: k,
+                                           ky: ky, kx: kx, into: values, rowStride: stride)
+                    }
                 }
-                let correction = (0..<outChannels).map { co in
-                    (0..<columns).reduce(Int32(0)) { $0 + Int32(w(co, $1)) * input.zero[$1 / (ky.count * kx.count)] }
+                let correction = matrix.values.withUnsafeBufferPointer { w in
+                    (0..<outChannels).map { co in
+                        var sum: Int32 = 0
+                        for ci in 0..<inChannels {
+                            var taps: Int32 = 0
+                            for n in 0..<t { taps += Int32(w[co * matrix.stride + ci * t + n]) }
+                            sum += taps * input.zero[ci]
+                        }
+                        return sum
+                    }
                 }
                 phases.append(Phase(py: py, px: px, dy: ky.map { (py + padding - $0) / stride },
                                     dx: kx.map { (px + padding - $0) / stride },
-                                    weight: PaddedInt8Matrix(rows: outChannels, columns: columns, w),
-                                    correction: correction))
+                                    weight: matrix, correction: correction))
             }
         }
         self.phases = phases
@@ -399,9 +425,13 @@ public struct PointwiseLinearInt8: Sendable {
         precondition(input.zero.count == inChannels)
         self.inChannels = inChannels; self.outChannels = outChannels
         self.input = input; self.outScale = outScale; self.bias = bias
-        self.weight = PaddedInt8Matrix(rows: outChannels, columns: inChannels) { weight[$0 * inChannels + $1] }
-        correction = (0..<outChannels).map { o in
-            (0..<inChannels).reduce(Int32(0)) { $0 + Int32(weight[o * inChannels + $1]) * input.zero[$1] }
+        self.weight = PaddedInt8Matrix(rows: outChannels, columns: inChannels, rowMajor: weight)
+        correction = weight.withUnsafeBufferPointer { w in
+            (0..<outChannels).map { o in
+                var s: Int32 = 0
+                for ci in 0..<inChannels { s += Int32(w[o * inChannels + ci]) * input.zero[ci] }
+                return s
+            }
         }
     }
 
