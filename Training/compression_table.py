@@ -2,6 +2,8 @@
 
     python Training/compression_table.py --images 24                     # prune without fine-tuning
     python Training/compression_table.py --pruned Training/pruned.pt     # a fine-tuned pruned checkpoint
+    python Training/compression_table.py --checkpoint start.pt --pruned distilled.pt plain.pt --images 8
+        # fine-tuning with the teacher term against plain fine-tuning, same start and steps
     python Training/compression_table.py --checkpoint teacher.pt --pruned pruned.pt --control unpruned.pt
         # teacher.pt: the model pruning started from; unpruned.pt: the same model trained on for as
         # long as pruned.pt was fine-tuned (the fair reference for the cost of pruning)
@@ -56,7 +58,9 @@ def macs(net, side: int = 256):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--checkpoint", type=Path, default=CHECKPOINT)
-    ap.add_argument("--pruned", type=Path, help="a fine-tuned pruned checkpoint (else prune with --keep, no fine-tuning)")
+    ap.add_argument("--pruned", type=Path, nargs="+",
+                    help="fine-tuned pruned checkpoints, each a row with its int8 row "
+                         "(e.g. --distill 1 and --distill 0 runs); else prune with --keep, no fine-tuning")
     ap.add_argument("--control", type=Path, help="the unpruned model trained on as long as --pruned was fine-tuned")
     ap.add_argument("--keep", type=float, default=0.5)
     ap.add_argument("--images", type=int, default=24)
@@ -65,21 +69,24 @@ def main(argv=None):
     torch.set_num_threads(args.threads)
     net, iteration, _ = load_checkpoint(args.checkpoint)
     net.eval()
-    if args.pruned:
-        pruned, pruned_iteration, _ = load_checkpoint(args.pruned)
+    pruned_models = []
+    for path in args.pruned or []:
+        pruned, pruned_iteration, _ = load_checkpoint(path)
         heads = f", heads {pruned.cfg.attn_heads}" if pruned.cfg.attn_heads else ""
-        label = f"pruned (MLP widths {pruned.cfg.mlp_hidden}{heads}, fine-tuned to iteration {pruned_iteration})"
-    else:
-        pruned = prune.prune(net, args.keep)
-        label = f"pruned (keep {args.keep:g} of MLP units, no fine-tuning)"
-    pruned.eval()
+        pruned_models.append((f"pruned (MLP widths {pruned.cfg.mlp_hidden}{heads}, fine-tuned to iteration "
+                              f"{pruned_iteration}: {path.name})", pruned.eval()))
+    if not pruned_models:
+        pruned_models.append((f"pruned (keep {args.keep:g} of MLP units, no fine-tuning)",
+                              prune.prune(net, args.keep).eval()))
     calibration = calibration_images()
     variants = [(f"fp32 (iteration {iteration})", net)]
     if args.control:
         control, control_iteration, _ = load_checkpoint(args.control)
         variants.append((f"fp32 trained on to iteration {control_iteration}", control.eval()))
-    variants += [(label, pruned), ("int8", quantize.quantize(net, calibration)),
-                 (label.replace("pruned", "pruned + int8", 1), quantize.quantize(pruned, calibration))]
+    variants += [(label, pruned) for label, pruned in pruned_models]
+    variants.append(("int8", quantize.quantize(net, calibration)))
+    variants += [(label.replace("pruned", "pruned + int8", 1), quantize.quantize(pruned, calibration))
+                 for label, pruned in pruned_models]
     images = load_kodak(limit=args.images)
     positions = np.linspace(0, net.num_anchors - 1, 5).tolist()
     base_attention = macs(net)[2]

@@ -86,6 +86,15 @@ def split_parameters(net: PaneNet):
     return main, aux
 
 
+def cpu_has_bf16() -> bool:
+    """Whether this CPU has native bf16 dot products (where bf16 autocast pays on CPU)."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return " avx512_bf16" in flags or " amx_bf16" in flags
+
+
 def train_step(net, opt, aux_opt, x, anchor, lambdas, autocast=False, teacher=None, distill=0.0):
     """One optimisation step on batch x with one λ anchor index per crop. With a `teacher`, the
     loss adds distill · λ·255² · MSE(student x̂, teacher x̂), the teacher at the same anchor (its
@@ -163,8 +172,10 @@ def main(argv=None):
     ap.add_argument("--aux-lr", type=float, default=5e-3, help="quantiles of the factorized prior (their own loss)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    ap.add_argument("--autocast", action=argparse.BooleanOptionalAction, default=False,
-                    help="bf16 autocast for the transforms (entropy maths stay fp32); off by default: 10x slower on AVX2-only CPUs")
+    ap.add_argument("--autocast", action=argparse.BooleanOptionalAction, default=None,
+                    help="bf16 autocast for the transforms (entropy maths stay fp32); default: on for a CPU with "
+                         "native bf16 dot products (AVX512_BF16 / AMX: 1.35x the steps an hour on a 2-core Zen 4), "
+                         "off elsewhere (10x slower on AVX2-only CPUs)")
     ap.add_argument("--eval-every", type=int, default=1000)
     ap.add_argument("--save-every-min", type=float, default=10)
     ap.add_argument("--log-every", type=int, default=100)
@@ -179,6 +190,8 @@ def main(argv=None):
     ap.add_argument("--distill", type=float, default=1.0, help="weight of the --teacher term")
     args = ap.parse_args(argv)
 
+    if args.autocast is None:
+        args.autocast = args.device == "cpu" and cpu_has_bf16()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed + int(time.time()) % 100000)
     device = torch.device(args.device)
@@ -192,6 +205,7 @@ def main(argv=None):
         add_anchor(net, args.add_anchor)
         print(f"anchors now {net.cfg.lambdas}", flush=True)
     net.to(device).train()
+    print(f"bf16 autocast {'on' if args.autocast else 'off'}, {args.threads} threads, device {device.type}", flush=True)
     if device.type == "cpu":
         net = net.to(memory_format=torch.channels_last)
 
