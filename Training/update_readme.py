@@ -41,6 +41,8 @@ def main(argv=None):
     ap.add_argument("--rd", type=Path, help="a `pane rd` report directory inside the repository")
     ap.add_argument("--speed", type=Path, help="output of Training/bench.py")
     ap.add_argument("--compression", type=Path, help="output of Training/compression_table.py")
+    ap.add_argument("--compression-command", default="python Training/compression_table.py --images 24",
+                    help="the command line that wrote --compression (quoted above its table)")
     args = ap.parse_args(argv)
     readme = ROOT / "README.md"
     text = readme.read_text()
@@ -67,7 +69,7 @@ def main(argv=None):
         text = replace_block(text, "speed", body)
     if args.compression:
         lines = args.compression.read_text().strip().splitlines()
-        body = "`python Training/compression_table.py --images 24`: " + "\n".join(lines)
+        body = f"`{args.compression_command}`: " + "\n".join(lines)
         text = replace_block(text, "compression", body)
     readme.write_text(text)
 
