@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from evaluate import anchor_curves  # noqa: E402
+from evaluate import ANCHORS, anchor_curves  # noqa: E402
 from metrics import bd_rate  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
@@ -52,10 +52,11 @@ def pane_curve(text: str) -> list[tuple[float, float]]:
             for _, v in sorted(by_quality.items())]
 
 
-def history(path: str = REPORT) -> list[dict]:
+def history(anchor_points: dict[str, list[tuple[float, float]]], path: str = REPORT) -> list[dict]:
     """One entry per commit that changed the report, oldest first (latest working-tree report last
-    when it differs from HEAD's)."""
-    anchors = {k: [p for p in v if 0.1 <= p[0] <= 2.0] for k, v in anchor_curves().items() if k in ANCHOR_NAMES}
+    when it differs from HEAD's), with its BD-rate against each of `anchor_points` ((bpp, PSNR)
+    curves by codec name)."""
+    anchors = {k: [p for p in v if 0.1 <= p[0] <= 2.0] for k, v in anchor_points.items()}
     entries = []
     commits = git("log", "--reverse", "--format=%h", "--", path).split()
     sources = [(c, git("show", f"{c}:{path}"), git("show", f"{c}:Models/pane.json")) for c in commits]
@@ -88,8 +89,11 @@ def main(argv=None):
                     help="fit the trend to models of at least this many iterations (default: the M = 192 models)")
     ap.add_argument("--it-per-hour", type=float, default=11000,
                     help="training speed for the hours column (default: 2-core CPU, bf16 autocast, 2×256² crops)")
+    ap.add_argument("--anchors", type=Path, default=ANCHORS, help="the classical codecs' Kodak curves (CSV)")
     args = ap.parse_args(argv)
-    entries = history()
+    if not args.anchors.exists():
+        sys.exit(f"no anchor curves at {args.anchors} (pass --anchors)")
+    entries = history({k: v for k, v in anchor_curves(args.anchors).items() if k in ANCHOR_NAMES})
     if not entries:
         sys.exit(f"no history of {REPORT} in git")
     names = [n for n in ANCHOR_NAMES if any(e["bd"].get(n) is not None for e in entries)]

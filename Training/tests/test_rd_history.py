@@ -39,8 +39,11 @@ def test_fit_needs_two_points_with_a_value():
 
 
 def test_history_reads_the_committed_reports():
-    entries = rd_history.history()   # CI runs on a clone with its history
-    assert entries
+    # A JPEG-like curve (the real anchors live outside the repository): every shipped model
+    # since the first cool-down is well above it, so later models must come out ahead.
+    jpeg_like = [(0.15, 23.8), (0.25, 26.6), (0.5, 29.6), (0.75, 31.4), (1.0, 32.8), (1.5, 35.0)]
+    entries = rd_history.history({"jpeg_turbo": jpeg_like})   # CI runs on a clone with its history
+    assert len(entries) >= 2
     assert all(e["iterations"] > 0 for e in entries)
     assert [e["iterations"] for e in entries] == sorted(e["iterations"] for e in entries)
-    assert entries[-1]["bd"]["jpeg_turbo"] is not None
+    assert entries[-1]["bd"]["jpeg_turbo"] < entries[1]["bd"]["jpeg_turbo"]
