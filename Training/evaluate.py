@@ -47,6 +47,11 @@ def python_round_trip(codec, image: np.ndarray, quality: float):
     return len(data), decoded
 
 
+def in_bd_range(points):
+    """The (bpp, PSNR) points of an anchor curve inside the range BD-rates are taken over."""
+    return [p for p in points if 0.1 <= p[0] <= 2.0]
+
+
 def anchor_curves(path: Path = ANCHORS):
     curves = {}
     with open(path) as f:
@@ -105,7 +110,7 @@ def report(args, rows, qualities, files, source):
                       "msssim": float(np.mean([r["msssim"] for r in sel]))})
     pane = [(c["bpp"], c["psnr"]) for c in curve]
     anchors = anchor_curves()
-    bd = {name: bd_rate([p for p in pts if 0.1 <= p[0] <= 2.0], pane) for name, pts in anchors.items()}
+    bd = {name: bd_rate(in_bd_range(pts), pane) for name, pts in anchors.items()}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(curve, indent=1) + "\n")
     details = {"codec": source, "images": len(files),

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from evaluate import ANCHORS, anchor_curves  # noqa: E402
+from evaluate import ANCHORS, anchor_curves, in_bd_range  # noqa: E402
 from metrics import bd_rate  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
@@ -56,7 +56,7 @@ def history(anchor_points: dict[str, list[tuple[float, float]]], path: str = REP
     """One entry per commit that changed the report, oldest first (latest working-tree report last
     when it differs from HEAD's), with its BD-rate against each of `anchor_points` ((bpp, PSNR)
     curves by codec name)."""
-    anchors = {k: [p for p in v if 0.1 <= p[0] <= 2.0] for k, v in anchor_points.items()}
+    anchors = {k: in_bd_range(v) for k, v in anchor_points.items()}
     entries = []
     commits = git("log", "--reverse", "--format=%h", "--", path).split()
     sources = [(c, git("show", f"{c}:{path}"), git("show", f"{c}:Models/pane.json")) for c in commits]

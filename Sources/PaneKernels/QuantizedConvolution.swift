@@ -72,6 +72,23 @@ struct PaddedInt8Matrix: Sendable {
         v.withUnsafeMutableBufferPointer { fill($0.baseAddress!, stride) }
         values = v
     }
+
+    /// Σ w · zero over each row: the zero points' share of every output, for columns ordered
+    /// input channel by input channel, `taps` columns each (`zero.count · taps == columns`).
+    func zeroPointCorrection(_ zero: [Int32], taps: Int) -> [Int32] {
+        precondition(zero.count * taps == columns)
+        return values.withUnsafeBufferPointer { w in
+            (0..<rows).map { r in
+                var sum: Int32 = 0
+                for ci in 0..<zero.count {
+                    var channel: Int32 = 0
+                    for n in 0..<taps { channel += Int32(w[r * stride + ci * taps + n]) }
+                    sum += channel * zero[ci]
+                }
+                return sum
+            }
+        }
+    }
 }
 
 /// ⌊a / b⌋ for b > 0 (Swift's `/` truncates toward zero).
@@ -131,19 +148,9 @@ public struct Conv2DInt8: Sendable {
         self.inChannels = inChannels; self.outChannels = outChannels
         self.kernel = kernel; self.stride = stride; self.padding = padding
         self.input = input; self.outScale = outScale; self.bias = bias
-        self.weight = PaddedInt8Matrix(rows: outChannels, columns: rows, rowMajor: weight)
-        let kk = kernel * kernel
-        correction = weight.withUnsafeBufferPointer { w in
-            (0..<outChannels).map { o in
-                var s: Int32 = 0
-                for ci in 0..<inChannels {
-                    var taps: Int32 = 0
-                    for t in 0..<kk { taps += Int32(w[o * rows + ci * kk + t]) }
-                    s += taps * input.zero[ci]
-                }
-                return s
-            }
-        }
+        let matrix = PaddedInt8Matrix(rows: outChannels, columns: rows, rowMajor: weight)
+        self.weight = matrix
+        correction = matrix.zeroPointCorrection(input.zero, taps: kernel * kernel)
     }
 
     public func outputSize(height: Int, width: Int) -> (height: Int, width: Int) {
@@ -285,20 +292,9 @@ public struct Deconv2DInt8: Sendable {
                                            ky: ky, kx: kx, into: values, rowStride: stride)
                     }
                 }
-                let correction = matrix.values.withUnsafeBufferPointer { w in
-                    (0..<outChannels).map { co in
-                        var sum: Int32 = 0
-                        for ci in 0..<inChannels {
-                            var taps: Int32 = 0
-                            for n in 0..<t { taps += Int32(w[co * matrix.stride + ci * t + n]) }
-                            sum += taps * input.zero[ci]
-                        }
-                        return sum
-                    }
-                }
                 phases.append(Phase(py: py, px: px, dy: ky.map { (py + padding - $0) / stride },
                                     dx: kx.map { (px + padding - $0) / stride },
-                                    weight: matrix, correction: correction))
+                                    weight: matrix, correction: matrix.zeroPointCorrection(input.zero, taps: t)))
             }
         }
         self.phases = phases
@@ -425,14 +421,9 @@ public struct PointwiseLinearInt8: Sendable {
         precondition(input.zero.count == inChannels)
         self.inChannels = inChannels; self.outChannels = outChannels
         self.input = input; self.outScale = outScale; self.bias = bias
-        self.weight = PaddedInt8Matrix(rows: outChannels, columns: inChannels, rowMajor: weight)
-        correction = weight.withUnsafeBufferPointer { w in
-            (0..<outChannels).map { o in
-                var s: Int32 = 0
-                for ci in 0..<inChannels { s += Int32(w[o * inChannels + ci]) * input.zero[ci] }
-                return s
-            }
-        }
+        let matrix = PaddedInt8Matrix(rows: outChannels, columns: inChannels, rowMajor: weight)
+        self.weight = matrix
+        correction = matrix.zeroPointCorrection(input.zero, taps: 1)
     }
 
     /// The exact sums Σ w_q · (x_q − zero), `outChannels × height × width`.
