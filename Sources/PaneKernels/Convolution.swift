@@ -53,31 +53,9 @@ public struct Conv2D: Sendable {
 
     private func im2col(_ src: UnsafePointer<Float>, _ h: Int, _ w: Int, _ oy0: Int, _ band: Int, _ ow: Int,
                         _ col: UnsafeMutablePointer<Float>, _ n: Int) {
-        let k = kernel, s = stride, p = padding
-        Parallel.forEach(min(Parallel.threads, inChannels)) { part in
-            let parts = min(Parallel.threads, inChannels)
-            for ci in (inChannels * part / parts)..<(inChannels * (part + 1) / parts) {
-                let plane = src + ci * h * w
-                for ky in 0..<k {
-                    for kx in 0..<k {
-                        let row = col + ((ci * k + ky) * k + kx) * n
-                        for by in 0..<band {
-                            let iy = (oy0 + by) * s - p + ky
-                            let dst = row + by * ow
-                            if iy < 0 || iy >= h {
-                                dst.update(repeating: 0, count: ow)
-                                continue
-                            }
-                            let line = plane + iy * w
-                            for ox in 0..<ow {
-                                let ix = ox * s - p + kx
-                                dst[ox] = (ix >= 0 && ix < w) ? line[ix] : 0
-                            }
-                        }
-                    }
-                }
-            }
-        }
+        Im2colChannel<Float>(height: h, width: w, kernel: kernel, stride: stride, padding: padding,
+                             firstOutputRow: oy0, band: band, outWidth: ow)
+            .write(channels: inChannels, src, pad: { _ in 0 }, into: col, rowStride: n)
     }
 }
 

@@ -213,38 +213,9 @@ public struct Conv2DInt8: Sendable {
 
     private func im2col(_ src: UnsafePointer<UInt8>, _ h: Int, _ w: Int, _ oy0: Int, _ band: Int, _ ow: Int,
                         _ col: UnsafeMutablePointer<UInt8>, _ n: Int) {
-        let k = kernel, s = stride, p = padding
-        let parts = min(Parallel.threads, inChannels)
-        Parallel.forEach(parts) { part in
-            for ci in (inChannels * part / parts)..<(inChannels * (part + 1) / parts) {
-                let plane = src + ci * h * w
-                let pad = UInt8(input.zero[ci])
-                for ky in 0..<k {
-                    for kx in 0..<k {
-                        let row = col + ((ci * k + ky) * k + kx) * n
-                        // Output columns whose input column is inside the image: ox in lo..<hi.
-                        let lo = min(ow, max(0, floorDivision(p - kx + s - 1, s)))
-                        let hi = max(lo, min(ow, floorDivision(w - 1 + p - kx, s) + 1))
-                        for by in 0..<band {
-                            let iy = (oy0 + by) * s - p + ky
-                            let dst = row + by * ow
-                            if iy < 0 || iy >= h {
-                                dst.update(repeating: pad, count: ow)
-                                continue
-                            }
-                            let line = plane + iy * w
-                            if lo > 0 { dst.update(repeating: pad, count: lo) }
-                            if hi < ow { (dst + hi).update(repeating: pad, count: ow - hi) }
-                            if s == 1 {
-                                (dst + lo).update(from: line + (lo - p + kx), count: hi - lo)
-                            } else {
-                                for ox in lo..<hi { dst[ox] = line[ox * s - p + kx] }
-                            }
-                        }
-                    }
-                }
-            }
-        }
+        Im2colChannel<UInt8>(height: h, width: w, kernel: kernel, stride: stride, padding: padding,
+                             firstOutputRow: oy0, band: band, outWidth: ow)
+            .write(channels: inChannels, src, pad: { UInt8(input.zero[$0]) }, into: col, rowStride: n)
     }
 }
 

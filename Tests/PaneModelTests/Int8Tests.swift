@@ -118,7 +118,7 @@ import PaneMetrics
 
     /// The layers (im2col with zero-point padding, col2im, corrections) give the exact sums on
     /// every path, on sizes down to 1×1 where most taps fall outside the image.
-    @Test(arguments: [(1, 1), (2, 3), (5, 4), (9, 13)])
+    @Test(arguments: [(1, 1), (2, 3), (5, 4), (9, 13), (8, 7), (3, 40)])
     func layersComputeExactAccumulators(height: Int, width: Int) {
         var rng = Generator(state: UInt64(height * 31 + width))
         let cin = 5, cout = 6, k = 5, s = 2, p = 2

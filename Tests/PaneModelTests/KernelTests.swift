@@ -334,6 +334,32 @@ import CPaneKernels
         #expect(abs(lhs - rhs) <= 1e-3 * max(1, abs(lhs)))
     }
 
+    /// Stride-2 convolutions (im2col from the even and odd halves of each input row) equal the
+    /// direct sum, on odd and tiny sizes where most taps fall outside the image.
+    @Test(arguments: [(1, 1, 5), (5, 4, 5), (9, 13, 5), (3, 40, 3), (8, 7, 3)])
+    func stridedConvolutionMatchesDirectSum(height: Int, width: Int, k: Int) {
+        var rng = Generator(state: UInt64(height * 41 + width * 3 + k))
+        let cin = 3, cout = 4, p = k / 2
+        let weight = (0..<(cout * cin * k * k)).map { _ in Float.random(in: -1...1, using: &rng) }
+        let bias = (0..<cout).map { _ in Float.random(in: -1...1, using: &rng) }
+        let conv = Conv2D(inChannels: cin, outChannels: cout, kernel: k, stride: 2, padding: p, weight: weight, bias: bias)
+        let x = Tensor(channels: cin, height: height, width: width,
+                       data: (0..<(cin * height * width)).map { _ in Float.random(in: -1...1, using: &rng) })
+        let y = conv(x)
+        let (oh, ow) = conv.outputSize(height: height, width: width)
+        #expect(y.height == oh && y.width == ow)
+        for co in 0..<cout { for oy in 0..<oh { for ox in 0..<ow {
+            var sum = Double(bias[co])
+            for ci in 0..<cin { for ky in 0..<k { for kx in 0..<k {
+                let iy = oy * 2 - p + ky, ix = ox * 2 - p + kx
+                if iy >= 0 && iy < height && ix >= 0 && ix < width {
+                    sum += Double(weight[((co * cin + ci) * k + ky) * k + kx]) * Double(x.data[(ci * height + iy) * width + ix])
+                }
+            } } }
+            #expect(abs(Double(y.data[(co * oh + oy) * ow + ox]) - sum) <= 1e-4, "\(height)×\(width) k\(k) at \(co),\(oy),\(ox)")
+        } } }
+    }
+
     /// A 3×3 convolution of a known image, checked against hand-computed values.
     @Test func convolutionKnownValues() {
         // One channel 3×3 ramp, kernel of ones, padding 1, stride 1: each output is the sum of its neighbourhood.
