@@ -38,7 +38,7 @@ let package = Package(
         .target(name: "PaneFuzz", dependencies: ["Pane", "PaneModel", "PaneEntropy", "PaneBitstream", "PaneImageIO"]),
         .executableTarget(name: "pane-fuzz", dependencies: ["PaneFuzz", "Pane"]),
         .executableTarget(name: "pane", dependencies: [
-            "Pane", "PaneImageIO", "PaneMetrics", "PaneBitstream", "PaneTools",
+            "Pane", "PaneModel", "PaneKernels", "PaneImageIO", "PaneMetrics", "PaneBitstream", "PaneTools",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "PaneImageIOTests", dependencies: ["PaneImageIO"], resources: [.copy("Fixtures")]),

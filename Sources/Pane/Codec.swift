@@ -100,4 +100,15 @@ extension Codec {
         let ph = (height + Self.alignment - 1) / Self.alignment * Self.alignment
         return (network.g_a.macs(height: ph, width: pw), network.g_s.macs(height: ph / 16, width: pw / 16))
     }
+
+    /// Multiply-accumulates of a whole encode and decode of an image of this size (one tile), by
+    /// arithmetic: encode runs g_a, h_a and the integer entropy path (hyper synthesis and slice
+    /// networks), decode the entropy path and g_s.
+    public func macCount(width: Int, height: Int) -> (encode: MACCount, decode: MACCount) {
+        let pw = (width + Self.alignment - 1) / Self.alignment * Self.alignment
+        let ph = (height + Self.alignment - 1) / Self.alignment * Self.alignment
+        let entropy = MACCount(int16: network.entropyModel.macs(latentHeight: ph / 16, latentWidth: pw / 16))
+        let encode = network.g_a.macCount(height: ph, width: pw) + network.h_a.macCount(height: ph / 16, width: pw / 16) + entropy
+        return (encode, entropy + network.g_s.macCount(height: ph / 16, width: pw / 16))
+    }
 }

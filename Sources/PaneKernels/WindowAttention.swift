@@ -32,6 +32,17 @@ public struct SwinBlock: Sendable {
         self.norm2 = norm2; self.fc1 = fc1; self.fc2 = fc2
     }
 
+    /// Multiply-accumulates of the four linear layers (q/k/v, projection, the MLP's two) over
+    /// `tokens` tokens, by arithmetic.
+    public func linearMACs(tokens: Int) -> (int8: Int, fp32: Int) {
+        var int8 = 0, fp32 = 0
+        for linear in [qkv, proj, fc1, fc2] {
+            let macs = tokens * linear.inChannels * linear.outChannels
+            if case .int8 = linear { int8 += macs } else { fp32 += macs }
+        }
+        return (int8, fp32)
+    }
+
     public func callAsFunction(_ x: Tensor) -> Tensor {
         precondition(x.height % window == 0 && x.width % window == 0,
                      "feature map \(x.height)×\(x.width) is not a multiple of window \(window)")

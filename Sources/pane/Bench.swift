@@ -2,6 +2,8 @@ import ArgumentParser
 import Foundation
 import Pane
 import PaneImageIO
+import PaneKernels
+import PaneModel
 import PaneTools
 
 /// Per-stage timing of the whole codec on real images.
@@ -30,6 +32,10 @@ struct Bench: ParsableCommand {
 
     @Flag(name: .long, help: "Also time each layer of g_a and g_s (median over repeats, first image).")
     var layers = false
+
+    @Flag(name: .long, help: ArgumentHelp(
+        "Also print the compute floor: each side's multiply-accumulates (int8, int16, fp32) at the GEMM kernels' best single-thread rates times the threads, plus the measured model load and image read / write."))
+    var floor = false
 
     @OptionGroup var modelOptions: ModelOptions
 
@@ -62,6 +68,7 @@ struct Bench: ParsableCommand {
             }
             if layers && path == paths[0] { try profileLayers(codec, path: path) }
             let median = times.mapValues { $0.sorted()[$0.count / 2] }
+            if floor && path == paths[0] { printFloor(codec, width: width, height: height, median) }
             let (ga, gs) = codec.transformMACs(width: width, height: height)
             let encodeTotal = ["read", "g_a", "entropy_encode"].reduce(0) { $0 + median[$1]! }
             let decodeTotal = ["entropy_decode", "g_s", "write_png"].reduce(0) { $0 + median[$1]! }
@@ -78,6 +85,27 @@ struct Bench: ParsableCommand {
                 print("  g_a \(fmt(Double(ga) / 1e6 / median["g_a"]!, 1)) GMAC/s, g_s \(fmt(Double(gs) / 1e6 / median["g_s"]!, 1)) GMAC/s")
                 print("  encode \(fmt(encodeTotal, 1)) ms, decode \(fmt(decodeTotal, 1)) ms")
             }
+        }
+    }
+
+    /// What the transforms and the entropy path would take if every multiply-accumulate ran at
+    /// the best single-thread rate measured for its GEMM kernel, times the threads, with nothing
+    /// else (no element-wise passes, im2col, attention data movement, page faults, rANS): a lower
+    /// bound for this network on this machine, to set against the measured stages and the targets.
+    private func printFloor(_ codec: Codec, width: Int, height: Int, _ median: [String: Double]) {
+        let rates = KernelRates.measure()
+        let threads = Double(Codec.threads)
+        let (encode, decode) = codec.macCount(width: width, height: height)
+        func ms(_ c: MACCount) -> Double {
+            1e3 * (Double(c.int8) / rates.int8 + Double(c.int16) / rates.int16 + Double(c.fp32) / rates.fp32) / 1e9 / threads
+        }
+        func gmac(_ v: Int) -> String { fmt(Double(v) / 1e9, 2) }
+        print("  compute floor, \(Codec.threads) threads; GEMM kernels at their best single-thread rate: int8 \(fmt(rates.int8, 1)), "
+              + "int16 \(fmt(rates.int16, 1)), fp32 \(fmt(rates.fp32, 1)) GMAC/s")
+        for (side, count, fixed, fixedStages) in [("encode", encode, median["load_model"]! + median["read"]!, "load model + read"),
+                                                   ("decode", decode, median["load_model"]! + median["write_png"]!, "load model + write PNG")] {
+            print("    \(side): int8 \(gmac(count.int8)) + int16 \(gmac(count.int16)) + fp32 \(gmac(count.fp32)) GMAC → "
+                  + "\(fmt(ms(count), 1)) ms of GEMMs; + \(fixedStages) \(fmt(fixed, 1)) ms = \(fmt(ms(count) + fixed, 1)) ms")
         }
     }
 

@@ -110,6 +110,17 @@ enum CLI {
         #expect(FileManager.default.fileExists(atPath: out.path))
     }
 
+    /// `bench --floor` prints each side's MACs by arithmetic and the floor they set.
+    @Test func benchPrintsComputeFloor() throws {
+        let r = try CLI.run(["bench", CLI.fixtures.appendingPathComponent("small.png").path, "--repeats", "1", "--floor"])
+        #expect(r.status == 0, "stderr: \(r.stderr)")
+        #expect(r.stdout.contains("compute floor"))
+        for side in ["encode", "decode"] {
+            let line = r.stdout.split(separator: "\n").first { $0.trimmingCharacters(in: .whitespaces).hasPrefix("\(side): int8") }
+            #expect(line?.contains("ms of GEMMs") == true, "no \(side) floor line in:\n\(r.stdout)")
+        }
+    }
+
     func scratch(_ name: String) -> URL {
         FileManager.default.temporaryDirectory.appendingPathComponent("pane-cli-\(UUID().uuidString)-\(name)")
     }
