@@ -211,3 +211,11 @@ def test_anchor_bias_favours_high_rates():
     p = train.anchor_probabilities(8, 1.0)
     assert p.sum().item() == pytest.approx(1.0)
     assert torch.all(p[1:] > p[:-1]) and p[-1] / p[0] == pytest.approx(torch.e, rel=1e-5)
+
+
+def test_bench_train_times_steps_and_leaves_the_model_alone(net):
+    import bench_train
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    rate, warmup = bench_train.run(net, False, 2, lambda: torch.rand(2, 3, 64, 64), autocast=False)
+    assert rate > 0 and warmup > 0
+    assert all(torch.equal(before[k], v) for k, v in net.state_dict().items())   # it trained a copy
