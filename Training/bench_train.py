@@ -1,12 +1,13 @@
 """Training speed of train.py's step, eager against torch.compile, from one checkpoint.
 
-    python Training/bench_train.py [--steps 40] [--threads 2] [--pause-training]
+    python Training/bench_train.py [--steps 40] [--threads 2] [--batch 2] [--pause-pid PID]
 
 Both variants run the same step (train.py's `train_step`, 2 × 256² crops, bf16 autocast where
 train.py would turn it on) on fresh copies of the checkpoint; it/h counts the timed steps only,
 after 3 warm-up steps (which, for the compiled model, include the compilation, reported apart).
-`--pause-training` stops a running `Training/train.py` (SIGSTOP) during the timed steps, so both
-variants see an idle machine, and resumes it after (SIGCONT), also on error.
+`--pause-pid PID` stops that process (a background train.py, say) with SIGSTOP during the timed
+steps, so both variants see an idle machine, and resumes it after (SIGCONT), also on an error or
+SIGTERM.
 
 2026-11-30 (fifth session, AMD EPYC with AVX512_BF16, 2 threads): eager 10,754 it/h, compiled
 11,407 it/h (1.06×) after 405 s of compilation: over a 2-hour run the compile costs about what it
@@ -16,7 +17,6 @@ import argparse
 import copy
 import os
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -44,12 +44,7 @@ class Compiled:
         return getattr(self.module, name)
 
 
-def training_pids():
-    out = subprocess.run(["pgrep", "-f", "Training/train.py"], capture_output=True, text=True).stdout
-    return [int(p) for p in out.split()]
-
-
-def run(net0, compile_model, steps, batch, autocast, pause=False):
+def run(net0, compile_model, steps, batch, autocast, pause_pid=None):
     """it/h of `steps` timed training steps of a copy of net0 on `batch()` crops, and the seconds
     of the 3 warm-up steps before them."""
     net = copy.deepcopy(net0).train().to(memory_format=torch.channels_last)
@@ -61,24 +56,23 @@ def run(net0, compile_model, steps, batch, autocast, pause=False):
 
     def step():
         x = batch().contiguous(memory_format=torch.channels_last)
-        anchor = torch.randint(0, len(net.cfg.lambdas), (2,))
+        anchor = torch.randint(0, len(net.cfg.lambdas), (x.shape[0],))   # the step's cost does not depend on it
         train_step(model, opt, aux_opt, x, anchor, lambdas, autocast)
 
-    start = time.time()
+    start = time.perf_counter()
     for _ in range(3):
         step()
-    warmup = time.time() - start
-    pids = training_pids() if pause else []
-    for p in pids:
-        os.kill(p, signal.SIGSTOP)
+    warmup = time.perf_counter() - start
+    if pause_pid is not None:
+        os.kill(pause_pid, signal.SIGSTOP)
     try:
-        start = time.time()
+        start = time.perf_counter()
         for _ in range(steps):
             step()
-        seconds = time.time() - start
+        seconds = time.perf_counter() - start
     finally:
-        for p in pids:
-            os.kill(p, signal.SIGCONT)
+        if pause_pid is not None:
+            os.kill(pause_pid, signal.SIGCONT)
     return steps / seconds * 3600, warmup
 
 
@@ -88,15 +82,19 @@ def main():
     ap.add_argument("--steps", type=int, default=40)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--crop", type=int, default=256)
-    ap.add_argument("--pause-training", action="store_true")
+    ap.add_argument("--batch", type=int, default=2)
+    ap.add_argument("--pause-pid", type=int, default=None, help="a process to stop during the timed steps")
     args = ap.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))   # unwinds through run's `finally`
     torch.set_num_threads(args.threads)
     net, iteration, _ = load_checkpoint(args.checkpoint)
     autocast = cpu_has_bf16()
     print(f"checkpoint at iteration {iteration}, {args.threads} threads, bf16 autocast {'on' if autocast else 'off'}")
     sampler = CropSampler(DEFAULT_TRAIN_DIR, crop=args.crop, seed=1)
+    if args.pause_pid is not None:
+        print(f"pausing process {args.pause_pid} during the timed steps")
     for compile_model in (False, True):
-        rate, warmup = run(net, compile_model, args.steps, lambda: sampler.batch(2), autocast, args.pause_training)
+        rate, warmup = run(net, compile_model, args.steps, lambda: sampler.batch(args.batch), autocast, args.pause_pid)
         label = "torch.compile" if compile_model else "eager"
         print(f"{label}: {rate:,.0f} it/h ({args.steps} steps; warm-up incl. compilation {warmup:.0f} s)", flush=True)
 
