@@ -4,19 +4,20 @@
 ///
 /// Stride 1 copies each row's inside part at once. Stride 2 first splits every input row the band
 /// reads into its even and odd columns (`halves`), after which each tap's row is again one
-/// contiguous copy from one half instead of a gather of every other element (about 5% of a
-/// whole `pane encode`, whose g_a has three stride-2 convolutions).
+/// contiguous copy from one half instead of a gather of every other element.
 struct Im2colChannel<Element> {
     let height: Int, width: Int, kernel: Int, stride: Int, padding: Int
     let firstOutputRow: Int, band: Int, outWidth: Int
 
     /// The input rows the band reads.
+    /// The input rows the band reads (empty when all of them are padding).
     var inputRows: Range<Int> {
-        max(0, firstOutputRow * stride - padding)..<min(height, (firstOutputRow + band - 1) * stride - padding + kernel)
+        let first = max(0, firstOutputRow * stride - padding)
+        return first..<max(first, min(height, (firstOutputRow + band - 1) * stride - padding + kernel))
     }
 
     /// Elements of the `halves` scratch `write` needs for stride 2 (0 for other strides).
-    var halvesCount: Int { stride == 2 ? 2 * ((width + 1) / 2) * max(0, inputRows.count) : 0 }
+    var halvesCount: Int { stride == 2 ? 2 * ((width + 1) / 2) * inputRows.count : 0 }
 
     func write(_ plane: UnsafePointer<Element>, pad: Element, halves: UnsafeMutablePointer<Element>?,
                into rows: UnsafeMutablePointer<Element>, rowStride: Int) {
@@ -68,11 +69,12 @@ extension Im2colChannel where Element: BitwiseCopyable {
     func write(channels: Int, _ src: UnsafePointer<Element>, pad: (Int) -> Element,
                into col: UnsafeMutablePointer<Element>, rowStride: Int) {
         let parts = min(Parallel.threads, channels), taps = kernel * kernel
+        let scratchCount = halvesCount
         Parallel.forEach(parts) { part in
-            let scratch = UnsafeMutablePointer<Element>.allocate(capacity: max(1, halvesCount))
-            defer { scratch.deallocate() }
+            let halves = scratchCount > 0 ? UnsafeMutablePointer<Element>.allocate(capacity: scratchCount) : nil
+            defer { halves?.deallocate() }
             for ci in (channels * part / parts)..<(channels * (part + 1) / parts) {
-                write(src + ci * height * width, pad: pad(ci), halves: halvesCount > 0 ? scratch : nil,
+                write(src + ci * height * width, pad: pad(ci), halves: halves,
                       into: col + ci * taps * rowStride, rowStride: rowStride)
             }
         }

@@ -9,9 +9,9 @@ public struct KernelRates: Sendable {
     public let int8: Double, int16: Double, fp32: Double
 
     public static func measure(repeats: Int = 5) -> KernelRates {
-        // (m, n, k): a 64 → 64 5×5 convolution on 96×64 and 192×48 outputs, the 192-channel
-        // attention linears; the entropy path's first slice layers (paired, 3×3 over 240 channels)
-        // and the hyper synthesis' last layer.
+        // (m, n, k): g_a's 64 → 64 5×5 convolution on a 96×64 output, its 64 → 192 one on 48×32,
+        // the 1/16-resolution attention's q/k/v linear (192 → 576); the entropy path's paired first
+        // slice layers (3×3 over 240 channels) and the hyper synthesis' last layer (3×3, 96 → 384).
         let int8 = [(64, 6144, 1600), (192, 1536, 1600), (576, 1536, 192)].map { rate($0, repeats, runInt8) }.max()!
         let int16 = [(112, 1536, 2160), (384, 1536, 864)].map { rate($0, repeats, runInt16) }.max()!
         let fp32 = [(64, 6144, 1600), (192, 1536, 1600)].map { rate($0, repeats, runFloat) }.max()!

@@ -334,6 +334,42 @@ import CPaneKernels
         #expect(abs(lhs - rhs) <= 1e-3 * max(1, abs(lhs)))
     }
 
+    /// Im2colChannel against a plain loop over every tap: kernels 1–5, every padding below the
+    /// kernel, strides 1–3, widths and heights 1–9, the output rows in one band and in bands of 2
+    /// (where later bands may read only padding).
+    @Test func im2colMatchesPlainLoop() {
+        for k in 1...5 { for p in 0..<k { for s in 1...3 { for (h, w) in [(1, 1), (2, 5), (7, 4), (9, 9), (4, 8)] {
+            let oh = (h + 2 * p - k) / s + 1, ow = (w + 2 * p - k) / s + 1
+            guard oh > 0 && ow > 0 else { continue }
+            let plane = (0..<(h * w)).map { Int16($0 + 1) }, pad: Int16 = -7
+            for bandRows in [oh, 2] {
+                var oy0 = 0
+                while oy0 < oh {
+                    let band = min(bandRows, oh - oy0), n = band * ow
+                    let im = Im2colChannel<Int16>(height: h, width: w, kernel: k, stride: s, padding: p,
+                                                  firstOutputRow: oy0, band: band, outWidth: ow)
+                    var rows = [Int16](repeating: 0, count: k * k * n)
+                    var halves = [Int16](repeating: 0, count: max(1, im.halvesCount))
+                    plane.withUnsafeBufferPointer { src in
+                        halves.withUnsafeMutableBufferPointer { hv in
+                            rows.withUnsafeMutableBufferPointer { out in
+                                im.write(src.baseAddress!, pad: pad, halves: im.halvesCount > 0 ? hv.baseAddress! : nil,
+                                         into: out.baseAddress!, rowStride: n)
+                            }
+                        }
+                    }
+                    var expected = [Int16](repeating: 0, count: k * k * n)
+                    for ky in 0..<k { for kx in 0..<k { for by in 0..<band { for ox in 0..<ow {
+                        let iy = (oy0 + by) * s - p + ky, ix = ox * s - p + kx
+                        expected[(ky * k + kx) * n + by * ow + ox] = iy >= 0 && iy < h && ix >= 0 && ix < w ? plane[iy * w + ix] : pad
+                    } } } }
+                    #expect(rows == expected, "k\(k) p\(p) s\(s) \(h)×\(w) rows \(oy0)..<\(oy0 + band)")
+                    oy0 += band
+                }
+            }
+        } } } }
+    }
+
     /// Stride-2 convolutions (im2col from the even and odd halves of each input row) equal the
     /// direct sum, on odd and tiny sizes where most taps fall outside the image.
     @Test(arguments: [(1, 1, 5), (5, 4, 5), (9, 13, 5), (3, 40, 3), (8, 7, 3)])
