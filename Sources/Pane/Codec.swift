@@ -96,8 +96,7 @@ extension Codec {
 extension Codec {
     /// Multiply-accumulates of g_a and g_s on an image of this size (after padding).
     public func transformMACs(width: Int, height: Int) -> (analysis: Int, synthesis: Int) {
-        let pw = (width + Self.alignment - 1) / Self.alignment * Self.alignment
-        let ph = (height + Self.alignment - 1) / Self.alignment * Self.alignment
+        let pw = aligned(width), ph = aligned(height)
         return (network.g_a.macs(height: ph, width: pw), network.g_s.macs(height: ph / 16, width: pw / 16))
     }
 
@@ -105,8 +104,7 @@ extension Codec {
     /// arithmetic: encode runs g_a, h_a and the integer entropy path (hyper synthesis and slice
     /// networks), decode the entropy path and g_s.
     public func macCount(width: Int, height: Int) -> (encode: MACCount, decode: MACCount) {
-        let pw = (width + Self.alignment - 1) / Self.alignment * Self.alignment
-        let ph = (height + Self.alignment - 1) / Self.alignment * Self.alignment
+        let pw = aligned(width), ph = aligned(height)
         let entropy = MACCount(int16: network.entropyModel.macs(latentHeight: ph / 16, latentWidth: pw / 16))
         let encode = network.g_a.macCount(height: ph, width: pw) + network.h_a.macCount(height: ph / 16, width: pw / 16) + entropy
         return (encode, entropy + network.g_s.macCount(height: ph / 16, width: pw / 16))

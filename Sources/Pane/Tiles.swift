@@ -89,7 +89,7 @@ public struct TileGrid: Equatable, Sendable {
     }
 }
 
-private func aligned(_ n: Int) -> Int { (n + Codec.alignment - 1) / Codec.alignment * Codec.alignment }
+func aligned(_ n: Int) -> Int { (n + Codec.alignment - 1) / Codec.alignment * Codec.alignment }
 
 extension Codec {
     /// The pixels of `region` as a 3-channel tensor in [0, 1]; coordinates past the image's right

@@ -59,14 +59,10 @@ extension IntegerEntropyModel {
     public func macs(latentHeight height: Int, latentWidth width: Int) -> Int {
         var h = (height + 3) / 4, w = (width + 3) / 4, total = 0
         for layer in h_s {
-            if layer.transposed {
-                total += h * w * layer.inChannels * layer.outChannels * layer.kernel * layer.kernel
-                (h, w) = ((h - 1) * layer.stride - 2 * layer.padding + layer.kernel + layer.outputPadding,
-                          (w - 1) * layer.stride - 2 * layer.padding + layer.kernel + layer.outputPadding)
-            } else {
-                (h, w) = layer.outputSize(height: h, width: w)
-                total += h * w * layer.inChannels * layer.outChannels * layer.kernel * layer.kernel
-            }
+            let (oh, ow) = layer.outputSize(height: h, width: w)
+            // A transposed layer uses each weight once per input pixel, an ordinary one per output pixel.
+            total += (layer.transposed ? h * w : oh * ow) * layer.inChannels * layer.outChannels * layer.kernel * layer.kernel
+            (h, w) = (oh, ow)
         }
         for slice in slices {
             for layer in [slice.meanHidden, slice.meanFinal, slice.scaleHidden, slice.scaleFinal, slice.lrpHidden, slice.lrpFinal] {

@@ -62,7 +62,9 @@ public struct IntegerEntropyModel: Sendable {
         }
 
         func outputSize(height h: Int, width w: Int) -> (Int, Int) {
-            ((h + 2 * padding - kernel) / stride + 1, (w + 2 * padding - kernel) / stride + 1)
+            transposed
+                ? ((h - 1) * stride - 2 * padding + kernel + outputPadding, (w - 1) * stride - 2 * padding + kernel + outputPadding)
+                : ((h + 2 * padding - kernel) / stride + 1, (w + 2 * padding - kernel) / stride + 1)
         }
 
         /// The convolution's int64 accumulators (bias included) from its im2col matrix: `inChannels·k·k`
@@ -117,7 +119,7 @@ public struct IntegerEntropyModel: Sendable {
 
         private func accumulateTransposed(_ x: IntTensor, _ input: [Int16]) -> IntTensor {
             let h = x.height, w = x.width, k = kernel, s = stride, p = padding
-            let oh = (h - 1) * s - 2 * p + k + outputPadding, ow = (w - 1) * s - 2 * p + k + outputPadding
+            let (oh, ow) = outputSize(height: h, width: w)
             let plane = h * w, outPlane = oh * ow, rows = outChannels * k * k
             let col = input.withUnsafeBufferPointer { product(m: rows, n: plane, k: inChannels, $0.baseAddress!) }
             var out = [Int64](repeating: 0, count: outChannels * outPlane)
