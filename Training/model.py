@@ -35,6 +35,9 @@ Z_TABLE_MIN_HALF_RANGE = 24  # the ẑ tables cover at least -24…24
 @dataclass
 class Config:
     N: int = 64          # channels of g_a / g_s hidden layers
+    # Channels of the 1/8-resolution stage of g_a / g_s (g_a's third convolution and GDN, g_s's
+    # first deconvolution and inverse GDN); None: N. Widened by `widen.py --stage8`.
+    N8: int | None = None
     M: int = 192         # latent channels (96 until widen.py, 2026-11-30)
     Nz: int = 64         # hyperlatent channels
     slices: int = 4      # channel-wise slices of y
@@ -51,6 +54,10 @@ class Config:
     # every head stays head_dim wide); None: dim // head_dim everywhere.
     attn_heads: list | None = None
 
+    @property
+    def n8(self) -> int:
+        return self.N8 or self.N
+
     def hidden(self, block: int, dim: int) -> int:
         return self.mlp_hidden[block] if self.mlp_hidden else dim * self.mlp_ratio
 
@@ -58,7 +65,10 @@ class Config:
         return self.attn_heads[block] if self.attn_heads else max(1, dim // self.head_dim)
 
     def to_dict(self):
-        return asdict(self)
+        d = asdict(self)
+        if d["N8"] is None:  # checkpoints and manifests from before the field stay byte-identical
+            del d["N8"]
+        return d
 
 
 def scale_table() -> torch.Tensor:
@@ -337,14 +347,14 @@ class PaneNet(nn.Module):
             conv(3, N), GDN(N),
             conv(N, N), GDN(N),
             WindowAttentionBlock(N, cfg.head_dim, cfg.window_hi, cfg.hidden(0, N), cfg.heads(0, N)),
-            conv(N, N), GDN(N),
-            conv(N, M),
+            conv(N, cfg.n8), GDN(cfg.n8),
+            conv(cfg.n8, M),
             WindowAttentionBlock(M, cfg.head_dim, cfg.window_lo, cfg.hidden(1, M), cfg.heads(1, M)),
         )
         self.g_s = nn.Sequential(
             WindowAttentionBlock(M, cfg.head_dim, cfg.window_lo, cfg.hidden(2, M), cfg.heads(2, M)),
-            deconv(M, N), GDN(N, inverse=True),
-            deconv(N, N), GDN(N, inverse=True),
+            deconv(M, cfg.n8), GDN(cfg.n8, inverse=True),
+            deconv(cfg.n8, N), GDN(N, inverse=True),
             WindowAttentionBlock(N, cfg.head_dim, cfg.window_hi, cfg.hidden(3, N), cfg.heads(3, N)),
             deconv(N, N), GDN(N, inverse=True),
             deconv(N, 3),

@@ -153,6 +153,65 @@ def widen(old: PaneNet, m_new: int, low_anchor: float | None = None, seed: int =
     return new
 
 
+def widen_stage8(old: PaneNet, n8: int, seed: int = 0) -> PaneNet:
+    """Widen the 1/8-resolution stage of g_a and g_s (N8 channels: g_a.5 / g_a.6 / g_a.7 and
+    g_s.1 / g_s.2 / g_s.3) from its current width to n8, keeping the function exactly.
+
+    New channels are computed (random incoming weights, PyTorch's default init) but read by
+    nothing: the layer after them has zero columns for them (g_a.7, g_s.3), and the GDN between
+    keeps them out of the old channels' normalisation (zero cross terms of gamma; new rows get
+    beta 1 and the usual 0.1 diagonal). Gradients reach the zero columns from the first step,
+    since the new channels' activations are not zero."""
+    cfg_old = old.cfg
+    n_old = cfg_old.n8
+    if n8 <= n_old:
+        raise SystemExit(f"--stage8 {n8}: must exceed the current width {n_old}")
+    cfg = Config(**{**cfg_old.to_dict(), "N8": n8})
+    torch.manual_seed(seed)
+    new = PaneNet(cfg)
+    src, dst = old.state_dict(), new.state_dict()
+    todo = set(dst)
+
+    def put(name, value):
+        dst[name].copy_(value)
+        todo.discard(name)
+
+    with torch.no_grad():
+        for name, v in src.items():
+            if dst[name].shape == v.shape:
+                put(name, v)
+        old_ch = slice(0, n_old)
+        # Producers of the stage: old output channels keep their weights, new ones random.
+        # (Conv2d weight: [out, in, k, k]; ConvTranspose2d: [in, out, k, k].)
+        for layer, out_dim in (("g_a.5", 0), ("g_s.1", 1)):
+            w = dst[layer + ".weight"].clone()
+            idx = [slice(None)] * 4
+            idx[out_dim] = old_ch
+            w[tuple(idx)] = src[layer + ".weight"]
+            b = dst[layer + ".bias"].clone(); b[old_ch] = src[layer + ".bias"]
+            put(layer + ".weight", w); put(layer + ".bias", b)
+        # Consumers: zero weights from the new channels.
+        for layer, in_dim in (("g_a.7", 1), ("g_s.3", 0)):
+            w = torch.zeros_like(dst[layer + ".weight"])
+            idx = [slice(None)] * 4
+            idx[in_dim] = old_ch
+            w[tuple(idx)] = src[layer + ".weight"]
+            put(layer + ".weight", w)
+        # GDN: stored reparametrised (value = param² − pedestal); a zero entry is param = sqrt(pedestal).
+        for layer in ("g_a.6", "g_s.2"):
+            beta = dst[layer + ".beta"].clone(); beta[old_ch] = src[layer + ".beta"]
+            gdn = new.get_submodule(layer)
+            gamma = torch.full_like(dst[layer + ".gamma"], gdn.pedestal ** 0.5)
+            fresh = dst[layer + ".gamma"]
+            gamma[n_old:, n_old:] = fresh[n_old:, n_old:]
+            gamma[old_ch, old_ch] = src[layer + ".gamma"]
+            put(layer + ".beta", beta); put(layer + ".gamma", gamma)
+    if todo:
+        raise SystemExit(f"widen_stage8: no rule for {sorted(todo)}")
+    new.load_state_dict(dst)
+    return new
+
+
 def check(old: PaneNet, new: PaneNet, offset: int, images: int = 3) -> None:
     """PSNR and likelihood bpp of both models on a few Kodak images at a few anchors."""
     from data import load_kodak
@@ -173,7 +232,8 @@ def check(old: PaneNet, new: PaneNet, offset: int, images: int = 3) -> None:
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--latent", type=int, required=True, help="new latent width M")
+    ap.add_argument("--latent", type=int, default=None, help="new latent width M")
+    ap.add_argument("--stage8", type=int, default=None, help="new width of g_a / g_s at 1/8 resolution")
     ap.add_argument("--add-low-anchor", type=float, default=None, metavar="LAMBDA")
     ap.add_argument("--checkpoint", type=Path, default=CHECKPOINT)
     ap.add_argument("--out", type=Path, default=None, help="default: overwrite --checkpoint")
@@ -181,11 +241,17 @@ def main(argv=None):
     args = ap.parse_args(argv)
     torch.set_num_threads(2)
     old, iteration, wall = load_checkpoint(args.checkpoint)
-    new = widen(old, args.latent, args.add_low_anchor)
+    if (args.latent is None) == (args.stage8 is None):
+        raise SystemExit("widen: give exactly one of --latent or --stage8")
+    if args.stage8 is not None:
+        new = widen_stage8(old, args.stage8)
+    else:
+        new = widen(old, args.latent, args.add_low_anchor)
     if args.check:
         check(old, new, 1 if args.add_low_anchor is not None else 0)
     save_checkpoint(new, iteration, wall, args.out or args.checkpoint)
-    print(f"M {old.cfg.M} -> {new.cfg.M}; anchors {new.cfg.lambdas}; saved {args.out or args.checkpoint}")
+    print(f"M {old.cfg.M} -> {new.cfg.M}; stage 1/8 {old.cfg.n8} -> {new.cfg.n8}; anchors {new.cfg.lambdas}; "
+          f"saved {args.out or args.checkpoint}")
 
 
 if __name__ == "__main__":

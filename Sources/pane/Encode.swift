@@ -6,16 +6,32 @@ import PaneMetrics
 
 /// Output-file options shared by commands that write one file.
 struct OutputOptions: ParsableArguments {
-    @Option(name: .shortAndLong, help: "Output file.")
+    @Option(name: .shortAndLong, help: "Output file; - for standard output.")
     var output: String
 
     @Flag(name: .shortAndLong, help: "Overwrite the output if it exists.")
     var force = false
 
-    func checkWritable() throws {
-        if !force && FileManager.default.fileExists(atPath: output) {
-            throw ValidationError("\(output) exists; pass -f to overwrite it")
+    func checkWritable(input: String) throws {
+        try checkOutput(output, force: force, input: input)
+    }
+}
+
+/// Refuses an output that would replace something without -f, overwrite the command's own
+/// input, or pour binary data onto a terminal. (What -f may replace, and how, is
+/// `FileIO.writeAtomically`'s to say: regular files by rename, devices and FIFOs in place.)
+func checkOutput(_ output: String, force: Bool, input: String) throws {
+    if output == FileIO.standardStream {
+        if isatty(STDOUT_FILENO) == 1 {
+            throw ValidationError("standard output is a terminal; redirect it or name a file with -o")
         }
+        return
+    }
+    if FileIO.sameFile(input, output) {
+        throw ValidationError("\(output) is the input; choose another output")
+    }
+    if !force && FileIO.exists(output) {
+        throw ValidationError("\(output) exists; pass -f to overwrite it")
     }
 }
 
@@ -28,7 +44,7 @@ struct Encode: ParsableCommand {
             """
     )
 
-    @Argument(help: "Input image (PNG or JPEG).")
+    @Argument(help: "Input image (PNG or JPEG); - for standard input.")
     var input: String
 
     @OptionGroup var out: OutputOptions
@@ -65,7 +81,7 @@ struct Encode: ParsableCommand {
     }
 
     func run() throws {
-        try out.checkWritable()
+        try out.checkWritable(input: input)
         let image = try Image(contentsOfFile: input)
         let codec = try modelOptions.loadCodec()
         let start = Date()
@@ -95,10 +111,10 @@ struct Encode: ParsableCommand {
 
 struct Decode: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Decode a .pane file to PNG (or JPEG / PPM, chosen by the output's extension)."
+        abstract: "Decode a .pane file to PNG (or JPEG / PPM, chosen by the output's extension; PNG to standard output)."
     )
 
-    @Argument(help: "Input .pane file.")
+    @Argument(help: "Input .pane file; - for standard input.")
     var input: String
 
     @OptionGroup var out: OutputOptions
@@ -106,7 +122,7 @@ struct Decode: ParsableCommand {
     @OptionGroup var modelOptions: ModelOptions
 
     func run() throws {
-        try out.checkWritable()
+        try out.checkWritable(input: input)
         let bytes = [UInt8](try FileIO.contents(ofFile: input))
         let codec = try modelOptions.loadCodec()
         let progress = TileProgress.onTerminal(label: "synthesising")

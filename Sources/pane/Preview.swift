@@ -8,7 +8,7 @@ import PaneTools
 /// Runs the network forward on an image without entropy coding and reports quality and estimated rate.
 struct Preview: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run the network on an image (no entropy coding yet) and report estimated bpp, PSNR and MS-SSIM.",
+        abstract: "Run the network on an image without writing a stream; report the estimated bpp, PSNR and MS-SSIM.",
         discussion: """
             The rate is the model's likelihood estimate of the coded size; the reconstruction is \
             exactly what the decoder will produce from the quantized latents.
@@ -21,8 +21,11 @@ struct Preview: ParsableCommand {
     @Option(name: [.short, .long], help: "Quality, 0 (smallest) … 100 (best).")
     var quality: Double = 75
 
-    @Option(name: .shortAndLong, help: "Write the reconstruction here (.png, or .jpg/.jpeg for JPEG q95).")
+    @Option(name: .shortAndLong, help: "Write the reconstruction here (.png, or .jpg/.jpeg for JPEG q95; - for PNG on standard output).")
     var output: String?
+
+    @Flag(name: .shortAndLong, help: "Overwrite the output if it exists.")
+    var force = false
 
     @Flag(name: .long, help: "Print one JSON object instead of text.")
     var json = false
@@ -34,6 +37,7 @@ struct Preview: ParsableCommand {
     }
 
     func run() throws {
+        if let output { try checkOutput(output, force: force, input: input) }
         let image = try Image(contentsOfFile: input)
         let codec = try modelOptions.loadCodec()
         let start = Date()
@@ -46,6 +50,8 @@ struct Preview: ParsableCommand {
             let encoding: ImageEncoding = (ext == "jpg" || ext == "jpeg") ? .jpeg(JPEGOptions(quality: 95)) : .png
             try result.image.write(toFile: output, as: encoding)
         }
+        // The report goes to standard error when the image goes to standard output.
+        let report: (String) -> Void = output == FileIO.standardStream ? note : { print($0) }
         if json {
             var fields = [
                 "\"input\": \(jsonString(input))", "\"width\": \(image.width)", "\"height\": \(image.height)",
@@ -53,10 +59,10 @@ struct Preview: ParsableCommand {
                 "\"psnr\": \(fmt(p, 4))", "\"seconds\": \(fmt(seconds, 3))",
             ]
             if let ms { fields.append("\"msssim\": \(fmt(ms, 5))") }
-            print("{" + fields.joined(separator: ", ") + "}")
+            report("{" + fields.joined(separator: ", ") + "}")
         } else {
             let msText = ms.map { ", MS-SSIM \(fmt($0, 4))" } ?? ""
-            print("\(input): \(image.width)×\(image.height) at quality \(fmt(quality, 1)): estimated \(fmt(result.estimatedBPP, 3)) bpp, PSNR \(fmt(p, 2)) dB\(msText) (\(fmt(seconds * 1000, 0)) ms)")
+            report("\(input): \(image.width)×\(image.height) at quality \(fmt(quality, 1)): estimated \(fmt(result.estimatedBPP, 3)) bpp, PSNR \(fmt(p, 2)) dB\(msText) (\(fmt(seconds * 1000, 0)) ms)")
         }
     }
 }

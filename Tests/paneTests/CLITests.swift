@@ -18,7 +18,18 @@ enum CLI {
 
     struct Result { let status: Int32; let stdout: String; let stderr: String }
 
-    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Result {
+    /// Runs `pane` with `arguments`; its standard input is `stdin`, or empty.
+    static func run(_ arguments: [String], environment: [String: String] = [:], stdin: Data? = nil) throws -> Result {
+        try runRaw(arguments, environment: environment, stdin: stdin).text
+    }
+
+    struct RawResult {
+        let status: Int32; let stdout: Data; let stderr: Data
+        var text: Result { Result(status: status, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self)) }
+    }
+
+    /// As `run`, with standard output as bytes.
+    static func runRaw(_ arguments: [String], environment: [String: String] = [:], stdin: Data? = nil) throws -> RawResult {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
@@ -30,12 +41,22 @@ enum CLI {
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
+        let input = Pipe()
+        process.standardInput = input
         try process.run()
+        // Standard input and standard error are served from other threads, so that no pipe
+        // can fill up and deadlock the child.
+        let group = DispatchGroup()
+        DispatchQueue.global().async(group: group) {
+            if let stdin { input.fileHandleForWriting.write(stdin) }
+            try? input.fileHandleForWriting.close()
+        }
+        nonisolated(unsafe) var e = Data()
+        DispatchQueue.global().async(group: group) { e = err.fileHandleForReading.readDataToEndOfFile() }
         let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
+        group.wait()
         process.waitUntilExit()
-        return Result(status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
-                      stderr: String(decoding: e, as: UTF8.self))
+        return RawResult(status: process.terminationStatus, stdout: o, stderr: e)
     }
 
     /// Compares `text` with the golden file `name`; PANE_UPDATE_GOLDEN=1 rewrites it instead.

@@ -92,3 +92,51 @@ def test_rejects_what_it_cannot_do(nets):
         widen.widen(old, 33)  # does not split into the slices
     with pytest.raises(SystemExit):
         widen.widen(old, 32, low_anchor=0.01)  # not below the bottom anchor
+
+
+# ----- the 1/8-resolution stage of g_a / g_s (widen.py --stage8) -----
+
+@pytest.fixture(scope="module")
+def stage8_nets():
+    torch.manual_seed(1)
+    old = PaneNet(Config(**TINY)).eval()
+    with torch.no_grad():  # trained-looking GDNs: cross terms that are not zero
+        for layer in ("g_a.6", "g_s.2"):
+            old.get_submodule(layer).gamma.add_(0.05 * torch.rand_like(old.get_submodule(layer).gamma))
+    return old, widen.widen_stage8(old, 40).eval()
+
+
+def test_stage8_keeps_the_function_exactly(stage8_nets):
+    old, new = stage8_nets
+    x = torch.rand(1, 3, 64, 64)
+    for anchor in range(old.num_anchors):
+        with torch.no_grad():
+            a = old(x, torch.tensor([float(anchor)]))
+            b = new(x, torch.tensor([float(anchor)]))
+        assert torch.allclose(a["x_hat"], b["x_hat"], atol=1e-5)
+        assert torch.allclose(a["y_lik"], b["y_lik"], atol=1e-6)
+
+
+def test_stage8_shapes_config_and_round_trip(stage8_nets):
+    old, new = stage8_nets
+    assert new.cfg.N8 == 40 and new.cfg.n8 == 40 and old.cfg.to_dict().get("N8") is None
+    assert new.g_a[5].weight.shape == (40, 16, 5, 5) and new.g_a[7].weight.shape[1] == 40
+    assert new.g_s[1].weight.shape[1] == 40 and new.g_s[3].weight.shape[0] == 40
+    assert new.g_a[6].gamma.shape == (40, 40)
+    rebuilt = PaneNet(Config(**new.cfg.to_dict()))
+    rebuilt.load_state_dict(new.state_dict())  # the config alone rebuilds the shape
+
+
+def test_stage8_new_channels_get_gradients(stage8_nets):
+    _, new = stage8_nets
+    net = widen.widen_stage8(stage8_nets[0], 40).train()
+    x = torch.rand(2, 3, 64, 64)
+    out = net(x, torch.tensor([1.0, 2.0]))
+    ((out["x_hat"] - x) ** 2).mean().backward()
+    assert net.g_a[7].weight.grad[:, 16:].abs().sum() > 0
+    assert net.g_s[3].weight.grad[16:].abs().sum() > 0
+
+
+def test_stage8_refuses_narrowing(stage8_nets):
+    with pytest.raises(SystemExit):
+        widen.widen_stage8(stage8_nets[0], 16)

@@ -1,0 +1,85 @@
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Pipes and what `-o` may touch, through the `pane` executable: `-` is standard input or
+/// output, a command never writes over its own input, and `preview -o` asks for `-f` like the others.
+@Suite struct OutputSafetyTests {
+    let input = CLI.fixtures.appendingPathComponent("small.png").path
+
+    func scratch(_ name: String) -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("pane-out-\(UUID().uuidString)-\(name)").path
+    }
+
+    @Test func standardInputToStandardOutputRoundTrip() throws {
+        let png = try Data(contentsOf: URL(fileURLWithPath: input))
+        let encoded = try CLI.runRaw(["encode", "-", "-o", "-", "-q", "50"], stdin: png)
+        #expect(encoded.status == 0, "stderr: \(encoded.text.stderr)")
+        #expect(encoded.stdout.starts(with: Array("PANE".utf8)))
+        // The same stream as a file encode of the same image.
+        let file = scratch("s.pane")
+        defer { unlink(file) }
+        #expect(try CLI.run(["encode", input, "-o", file, "-q", "50"]).status == 0)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: file)) == encoded.stdout)
+
+        let decoded = try CLI.runRaw(["decode", "-", "-o", "-"], stdin: encoded.stdout)
+        #expect(decoded.status == 0, "stderr: \(decoded.text.stderr)")
+        #expect(decoded.stdout.starts(with: [0x89, 0x50, 0x4E, 0x47]))
+        let viaFile = scratch("d.png")
+        defer { unlink(viaFile) }
+        #expect(try CLI.run(["decode", file, "-o", viaFile]).status == 0)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: viaFile)) == decoded.stdout)
+    }
+
+    @Test func emptyStandardInputIsOneLineError() throws {
+        let r = try CLI.run(["encode", "-", "-o", "-"], stdin: Data())
+        #expect(r.status != 0 && r.stdout.isEmpty)
+        #expect(r.stderr.split(separator: "\n").count == 1, "stderr: \(r.stderr)")
+    }
+
+    @Test func writingOverTheInputIsRefused() throws {
+        let copy = scratch("in.png")
+        defer { unlink(copy) }
+        try FileManager.default.copyItem(atPath: input, toPath: copy)
+        let before = try Data(contentsOf: URL(fileURLWithPath: copy))
+        for command in [["encode", copy, "-o", copy, "-f"], ["preview", copy, "-o", copy, "-f"]] {
+            let r = try CLI.run(command)
+            #expect(r.status != 0 && r.stderr.contains("is the input"), "\(command): \(r.stderr)")
+        }
+        // Through a symbolic link too: it is the same file.
+        let link = scratch("link.png")
+        defer { unlink(link) }
+        #expect(symlink(copy, link) == 0)
+        #expect(try CLI.run(["encode", link, "-o", copy, "-f"]).status != 0)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: copy)) == before)
+    }
+
+    @Test func previewAsksForForceLikeTheOthers() throws {
+        let out = scratch("p.png")
+        defer { unlink(out) }
+        #expect(FileManager.default.createFile(atPath: out, contents: Data("keep".utf8)))
+        let r = try CLI.run(["preview", input, "-o", out])
+        #expect(r.status != 0 && r.stderr.contains("-f"), "stderr: \(r.stderr)")
+        #expect(try String(contentsOfFile: out, encoding: .utf8) == "keep")
+        #expect(try CLI.run(["preview", input, "-o", out, "-f"]).status == 0)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: out)).starts(with: [0x89, 0x50, 0x4E, 0x47]))
+    }
+
+    @Test func devNullIsWrittenInPlace() throws {
+        let r = try CLI.run(["decode", try encodedStream(), "-o", "/dev/null", "-f"])
+        #expect(r.status == 0, "stderr: \(r.stderr)")
+        var status = stat()
+        #expect(lstat("/dev/null", &status) == 0 && status.st_mode & S_IFMT == S_IFCHR)
+    }
+
+    /// A small stream of the fixture, in a scratch file the caller need not remove (tmp).
+    func encodedStream() throws -> String {
+        let path = scratch("e.pane")
+        let r = try CLI.run(["encode", input, "-o", path, "-q", "40"])
+        #expect(r.status == 0, "stderr: \(r.stderr)")
+        return path
+    }
+}
