@@ -44,8 +44,10 @@ public struct TileLatents: Equatable, Sendable {
 }
 
 extension Codec {
-    /// The 8-byte model id written into every stream: the first bytes of the weights' sha256.
+    /// The 8-byte model id written into every stream: the release's declared id, else the first
+    /// bytes of the weights' sha256.
     public var modelID: [UInt8] {
+        if let declaredID { return declaredID }
         let hex = Array(network.manifest.sha256.utf8)
         return (0..<8).map { i in UInt8(hexValue(hex[2 * i]) << 4 | hexValue(hex[2 * i + 1])) }
     }

@@ -5,13 +5,10 @@ import PaneModel
 
 /// Errors of the Pane API that are not image or model file errors.
 public enum PaneError: Error, CustomStringConvertible, Equatable {
-    case modelNotFound([String])
     case invalidQuality(Double)
 
     public var description: String {
         switch self {
-        case let .modelNotFound(paths):
-            return "no Pane model found (looked in \(paths.joined(separator: ", "))); pass --model or set PANE_MODEL"
         case let .invalidQuality(q): return "quality \(q) is outside 0…100"
         }
     }
@@ -20,6 +17,9 @@ public enum PaneError: Error, CustomStringConvertible, Equatable {
 /// The codec: a loaded model and the operations on images.
 public struct Codec: Sendable {
     public let network: PaneNetwork
+    /// The release id this codec writes and accepts (`ModelReleases`); nil: the first bytes of the
+    /// weights' sha256, which is the declared id of every release so far.
+    var declaredID: [UInt8]? = nil
     /// Side lengths are padded to a multiple of this (the total downsampling of g_a and h_a).
     public static let alignment = 64
 
@@ -28,33 +28,16 @@ public struct Codec: Sendable {
         self.network = network
     }
 
-    /// Loads a model manifest (`Models/pane.json`); see `defaultModelURL()` for the search order.
-    public init(modelURL: URL? = nil) throws {
+    /// Loads a model manifest; `Codec.named(_:)` finds releases by name, `forDecoding` by a stream's id.
+    public init(modelURL: URL) throws {
         Allocator.keepFreedBlocks()
-        network = try PaneNetwork(manifestURL: try modelURL ?? Self.defaultModelURL())
-    }
-
-    /// `$PANE_MODEL`, then `Models/pane.json` beside the executable's package root, the
-    /// current directory, and `/usr/local/share/pane/pane.json`.
-    public static func defaultModelURL() throws -> URL {
-        var candidates: [String] = []
-        if let env = ProcessInfo.processInfo.environment["PANE_MODEL"] { candidates.append(env) }
-        let exe = URL(fileURLWithPath: CommandLine.arguments.first ?? "").resolvingSymlinksInPath()
-        var dir = exe.deletingLastPathComponent()
-        for _ in 0..<4 {
-            candidates.append(dir.appendingPathComponent("Models/pane.json").path)
-            dir = dir.deletingLastPathComponent()
-        }
-        candidates.append(FileManager.default.currentDirectoryPath + "/Models/pane.json")
-        candidates.append("/usr/local/share/pane/pane.json")
-        for c in candidates where FileManager.default.fileExists(atPath: c) { return URL(fileURLWithPath: c) }
-        throw PaneError.modelNotFound(candidates)
+        network = try PaneNetwork(manifestURL: modelURL)
     }
 
     /// The result of running the network on an image without entropy coding.
     public struct Reconstruction: Sendable {
         public let image: Image
-        /// Bits per pixel estimated from the model's likelihoods (the entropy coder is not in yet).
+        /// Bits per pixel estimated from the model's likelihoods (no stream is written).
         public let estimatedBPP: Double
     }
 

@@ -40,13 +40,23 @@ public struct PaneNetwork: Sendable {
     /// Loads `<name>.json` and the weights it names, with every check of STYLE.md rule 13:
     /// format and version, checksum (crc32, else sha256), every tensor present with its shape, no tensor left unused.
     public init(manifestURL: URL) throws {
-        let data: Data
-        do { data = try Data(contentsOf: manifestURL) } catch {
-            throw ModelError.unreadable(manifestURL.path, error.localizedDescription)
+        guard let data = FileManager.default.contents(atPath: manifestURL.path) else {
+            throw ModelError.unreadable(manifestURL.path, Self.whyUnreadable(manifestURL.path))
         }
         try self.init(manifestData: data, name: manifestURL.lastPathComponent, checkDigest: true) { weights in
             try WeightBytes(contentsOf: manifestURL.deletingLastPathComponent().appendingPathComponent(weights))
         }
+    }
+
+    /// The system's reason a file cannot be read, in one line ("No such file or directory").
+    static func whyUnreadable(_ path: String) -> String {
+        var status = stat()
+        guard stat(path, &status) == 0 else { return String(cString: strerror(errno)) }
+        if status.st_mode & S_IFMT == S_IFDIR { return "it is a directory" }
+        let descriptor = open(path, O_RDONLY)
+        guard descriptor >= 0 else { return String(cString: strerror(errno)) }
+        close(descriptor)
+        return "read failed"
     }
 
     /// zlib's CRC-32 of `bytes` as 8 lower-case hex digits (the manifest's `crc32`): one part
@@ -103,6 +113,10 @@ public struct PaneNetwork: Sendable {
             throw ModelError.missingField((ctx.codingPath.map(\.stringValue) + [key.stringValue]).joined(separator: "."))
         } catch {
             throw ModelError.corrupt(name, "manifest does not decode: \(error)")
+        }
+        // The sha256 is the model's identity (its first 8 bytes are the id of its streams).
+        guard manifest.sha256.utf8.count == 64, manifest.sha256.utf8.allSatisfy({ $0 < 128 && Character(Unicode.Scalar($0)).isHexDigit }) else {
+            throw ModelError.invalidField("sha256", "must be 64 hex digits")
         }
         let bytes = try weights(manifest.weights)
         if checkDigest {

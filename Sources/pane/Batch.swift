@@ -52,7 +52,9 @@ struct Batch: ParsableCommand {
     @Flag(name: .long, help: "Print the summary as one JSON object on stdout.")
     var json = false
 
-    @Option(name: .long, help: "Model manifest (default: $PANE_MODEL, else Models/pane.json).")
+    @Option(name: .long, help: ArgumentHelp(
+        "Model: a release name (Models/releases.json) or a manifest path (default: $PANE_MODEL, else the default release; --decode: each stream's release).",
+        valueName: "release-or-manifest"))
     var model: String?
 
     @Option(name: .long, help: "Threads per image (default: max(1, cores / jobs)).")
@@ -90,9 +92,12 @@ struct Batch: ParsableCommand {
         }
         let jobs = self.jobs ?? ProcessInfo.processInfo.activeProcessorCount
         Codec.threads = threads ?? BatchRunner.threadsPerImage(jobs: jobs)
-        let codec = try Codec(modelURL: model.map { URL(fileURLWithPath: $0) })
+        let codec = try Codec.named(model)
+        let named = model != nil || !(ProcessInfo.processInfo.environment["PANE_MODEL"] ?? "").isEmpty
+        let decoders = decode && !named ? ReleaseCodecs(try ModelReleases.locate()) : nil
         let progress = isatty(2) == 1 ? ProgressLine() : nil
-        let runner = BatchRunner(plan: plan, source: source, destination: destination, codec: codec, jobs: jobs)
+        let runner = BatchRunner(plan: plan, source: source, destination: destination, codec: codec,
+                                 decoders: decoders, jobs: jobs)
         let summary = try runner.run { _, outcome, summary in
             if case let .failed(failure) = outcome {
                 progress?.clear()

@@ -124,7 +124,7 @@ struct Decode: ParsableCommand {
     func run() throws {
         try out.checkWritable(input: input)
         let bytes = [UInt8](try FileIO.contents(ofFile: input))
-        let codec = try modelOptions.loadCodec()
+        let codec = try modelOptions.loadCodec(decoding: bytes)
         let progress = TileProgress.onTerminal(label: "synthesising")
         let show: Codec.Progress? = progress.map { p in { done, total in p.show(done, total) } }
         let image = try codec.decode(bytes, progress: show)

@@ -18,14 +18,16 @@ struct Info: ParsableCommand {
         let file = try PaneFile(parsing: bytes)
         let h = file.header
         let bits = Double(bytes.count * 8) / Double(h.width * h.height)
+        // The release that decodes it, when this pane has it.
+        let release = (try? ModelReleases.locate())?.release(id: h.modelID)?.name
         let sections = file.sections.map { s in "{\"kind\": \"\(s.kind)\", \"tile\": \(s.tile), \"slice\": \(s.slice), \"bytes\": \(s.payload.count)}" }
         if json {
             print("{\"width\": \(h.width), \"height\": \(h.height), \"layout\": \"\(h.colorLayout)\", \"alpha\": \(h.hasAlpha), "
-                  + "\"quality\": \(h.quality), \"model\": \"\(h.modelIDHex)\", \"bytes\": \(bytes.count), \"bpp\": \(fmt(bits, 5)), "
+                  + "\"quality\": \(h.quality), \"model\": \"\(h.modelIDHex)\", \"release\": \(release.map { "\"\($0)\"" } ?? "null"), \"bytes\": \(bytes.count), \"bpp\": \(fmt(bits, 5)), "
                   + "\"tile_size\": \(h.tileSize), \"sections\": [\(sections.joined(separator: ", "))]}")
         } else {
             print("\(input): \(h.width)×\(h.height) \(h.colorLayout)\(h.hasAlpha ? "+alpha" : ""), quality \(fmt(h.quality, 2)), "
-                  + "\(bytes.count) bytes (\(fmt(bits, 4)) bpp), model \(h.modelIDHex)")
+                  + "\(bytes.count) bytes (\(fmt(bits, 4)) bpp), model \(h.modelIDHex) (\(release.map { "release \($0)" } ?? "no release here has it"))")
             for s in file.sections { print("  \(s.kind) tile \(s.tile) slice \(s.slice): \(s.payload.count) bytes") }
         }
     }

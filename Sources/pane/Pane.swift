@@ -17,7 +17,9 @@ struct PaneCommand: ParsableCommand {
 
 /// Options every subcommand that runs the network shares.
 struct ModelOptions: ParsableArguments {
-    @Option(name: .long, help: "Model manifest (default: $PANE_MODEL, else Models/pane.json).")
+    @Option(name: .long, help: ArgumentHelp(
+        "Model: a release name (Models/releases.json) or a manifest path (default: $PANE_MODEL, else the default release; decode: the stream's release).",
+        valueName: "release-or-manifest"))
     var model: String?
 
     @Option(name: .long, help: "Threads for the network (default: all cores).")
@@ -27,9 +29,16 @@ struct ModelOptions: ParsableArguments {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
     }
 
+    /// The model to encode with.
     func loadCodec() throws -> Codec {
         if let threads { Codec.threads = threads }
-        return try Codec(modelURL: model.map { URL(fileURLWithPath: $0) })
+        return try Codec.named(model)
+    }
+
+    /// The model to decode `bytes` with: the one named, else the stream's release.
+    func loadCodec(decoding bytes: [UInt8]) throws -> Codec {
+        if let threads { Codec.threads = threads }
+        return try Codec.forDecoding(bytes, model: model)
     }
 }
 

@@ -34,14 +34,17 @@ public struct BatchRunner: Sendable {
     public let source: String
     public let destination: String
     public let codec: Codec
+    /// Decoding: the codec of each stream's release; nil decodes everything with `codec`.
+    public let decoders: ReleaseCodecs?
     /// Worker threads, at least 1.
     public let jobs: Int
 
-    public init(plan: BatchPlan, source: String, destination: String, codec: Codec, jobs: Int) {
+    public init(plan: BatchPlan, source: String, destination: String, codec: Codec, decoders: ReleaseCodecs? = nil, jobs: Int) {
         self.plan = plan
         self.source = source
         self.destination = destination
         self.codec = codec
+        self.decoders = decoders
         self.jobs = max(1, jobs)
     }
 
@@ -106,7 +109,8 @@ public struct BatchRunner: Sendable {
                 written = Data(encoded.bytes)
                 compressed = written.count
             case .decode:
-                let image = try codec.decode([UInt8](data))
+                let bytes = [UInt8](data)
+                let image = try (decoders?.codec(decoding: bytes) ?? codec).decode(bytes)
                 pixels = image.width * image.height
                 written = try image.encoded(as: .png)
                 compressed = data.count
