@@ -31,6 +31,7 @@ import entropy_int  # noqa: E402
 from entropy_int import IntegerEntropyModel  # noqa: E402
 from data import CropSampler, DEFAULT_TRAIN_DIR  # noqa: E402
 import rans  # noqa: E402
+import releases  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 FORMAT = "pane-model"
@@ -266,6 +267,8 @@ def main(argv=None):
     ap.add_argument("--checkpoint", type=Path, default=CHECKPOINT)
     ap.add_argument("--name", default="pane")
     ap.add_argument("--out", type=Path, default=ROOT / "Models")
+    ap.add_argument("--release", action="store_true",
+                    help="add the export to <out>/releases.json as a new release (named --name) and make it the default")
     ap.add_argument("--fixtures", type=Path, default=ROOT / "Tests" / "PaneModelTests" / "Fixtures")
     ap.add_argument("--sample", type=Path, default=ROOT / "Samples" / "kodim23.png")
     ap.add_argument("--weight-max", type=int, default=entropy_int.WEIGHT_MAX,
@@ -275,11 +278,16 @@ def main(argv=None):
     if not 1 <= args.weight_max <= entropy_int.ACT_MAX:
         raise SystemExit(f"--weight-max {args.weight_max}: must be within 1…{entropy_int.ACT_MAX}")
     entropy_int.WEIGHT_MAX = args.weight_max
+    releases.refuse_overwrite(args.out, args.name)
     torch.set_num_threads(2)
     net, iteration, _ = load_checkpoint(args.checkpoint)
     int_model = IntegerEntropyModel.build(net.eval(), calibration_images())
     manifest = export(net, args.name, args.out, iteration, int_model)
     print(f"wrote {args.out / args.name}.safetensors ({manifest['sha256'][:12]}) at iteration {iteration}")
+    if args.release:
+        entry = releases.add(args.out, args.name, f"{args.name}.json", manifest["sha256"], make_default=True)
+        print(f"release {entry['name']} (id {entry['id']}) added to {args.out / releases.FILE}, now the default; "
+              f"commit a golden stream for it in Tests/PaneModelTests/Fixtures/releases (see docs/model-releases.md)")
     if args.fixtures:
         meta = write_fixtures(net, manifest, args.fixtures, args.sample, int_model)
         print(f"wrote fixtures to {args.fixtures}: sample PSNR {meta['sample_psnr']:.3f} dB at q{meta['quality']}")

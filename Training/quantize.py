@@ -42,6 +42,7 @@ import torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from model import PaneNet, WindowAttentionBlock  # noqa: E402
 from train import CHECKPOINT, load_checkpoint  # noqa: E402
+import releases  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -387,9 +388,13 @@ def main(argv=None):
     ap.add_argument("--out", type=Path, default=ROOT / "Models", help="with --export: the model folder")
     ap.add_argument("--fixtures", type=Path, default=ROOT / "Tests" / "PaneModelTests" / "Fixtures" / "int8",
                     help="with --export: where the int8 parity fixtures go")
+    ap.add_argument("--release", action="store_true",
+                    help="with --export: add it to <out>/releases.json as a new release (named --name)")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
+    if args.export:
+        releases.refuse_overwrite(args.out, args.name)
     from data import load_kodak  # noqa: E402
     from export import calibration_images, export  # noqa: E402
     from metrics import bd_rate  # noqa: E402
@@ -410,6 +415,9 @@ def main(argv=None):
     if args.export:
         manifest = export(qnet, args.name, args.out, iteration)
         print(f"wrote {args.out / args.name}.safetensors ({manifest['sha256'][:12]})")
+        if args.release:
+            entry = releases.add(args.out, args.name, f"{args.name}.json", manifest["sha256"], make_default=False)
+            print(f"release {entry['name']} (id {entry['id']}) added to {args.out / releases.FILE}")
         if args.fixtures:
             write_fixtures(qnet, manifest, args.fixtures, ROOT / "Samples" / "kodim23.png")
             print(f"wrote int8 parity fixtures to {args.fixtures}")
