@@ -77,6 +77,7 @@ class Latents(NamedTuple):
     y_hat: np.ndarray | None
     alpha: bytes | None
     tiles: list | None = None
+    lossless: dict | None = None  # tile index -> uint8 samples (h, w[, 3]) of the lossless tiles
 
 
 class Decoded(NamedTuple):
@@ -300,15 +301,18 @@ class Codec:
         return quantize_image(x_hat[:, :header.height, :header.width], header.color_layout == bs.ColorLayout.GRAY)
 
     @torch.no_grad()
-    def synthesize_tiles(self, tiles: list, header: bs.Header) -> np.ndarray:
+    def synthesize_tiles(self, tiles: list, header: bs.Header, lossless: dict | None = None) -> np.ndarray:
         """g_s per tile from its latent plus TILE_HALO / 16 latent rows and columns of its
-        neighbours, cut to the tile (Codec.synthesize)."""
+        neighbours, cut to the tile (Codec.synthesize); lossless tiles are their samples."""
         grid = tile_grid(header.width, header.height, header.tile_size)
         gray = header.color_layout == bs.ColorLayout.GRAY
         _, inverse = self.gains(header.quality)
         scale = inverse * np.float32(2.0 ** -MEAN_BITS)
         out = np.zeros((header.height, header.width) + (() if gray else (3,)), dtype=np.uint8)
         for tile in grid:
+            if lossless and tile.index in lossless:
+                out[tile.y:tile.y + tile.height, tile.x:tile.x + tile.width] = lossless[tile.index]
+                continue
             x0, y0, w, h = (v // 16 for v in tile_region(tile, header.width, header.height))
             latent = np.zeros((self.M, h, w), dtype=np.float32)
             for other in grid:
@@ -360,6 +364,24 @@ class Codec:
                            has_alpha=alpha is not None, quality=quality, tile_size=tile_size,
                            slice_count=self.slice_count)
         return Encoded(bs.serialize(header, sections), None, None, tiles)
+
+    def encode_lossless(self, image, tile_size: int | None = None) -> bytes:
+        """The exact stream of `image`: one lossless section per tile, alpha as always; no network
+        (Swift's `Codec.encodeLossless`, byte for byte)."""
+        colour, alpha = split_image(image)
+        height, width, colours = colour.shape
+        full = np.asarray(image).reshape(height, width, -1)  # colour then alpha: what a tile holds
+        tile_size = tile_size_for(width, height, tile_size)
+        sections = []
+        for tile in tile_grid(width, height, tile_size):
+            part = np.ascontiguousarray(full[tile.y:tile.y + tile.height, tile.x:tile.x + tile.width])
+            sections.append(bs.Section(bs.Kind.LOSSLESS, tile.index, 0,
+                                       bs.compress_lossless(part.tobytes(), tile.width, tile.height, part.shape[2])))
+        header = bs.Header(model_id=self.model_id, width=width, height=height,
+                           color_layout=bs.ColorLayout.GRAY if colours == 1 else bs.ColorLayout.RGB,
+                           has_alpha=alpha is not None, quality=100, tile_size=tile_size,
+                           slice_count=self.slice_count)
+        return bs.serialize(header, sections)
 
     def _encode_tile(self, y: np.ndarray, gain: np.ndarray, tile: int):
         """(sections, ẑ, ŷ) of one tile's latent y (before the gain)."""
@@ -415,9 +437,24 @@ class Codec:
         if header.slice_count != self.slice_count:
             raise bs.CorruptError(f"stream has {header.slice_count} slices, the model {self.slice_count}")
         payloads = {(s.kind, s.tile, s.slice): s.payload for s in sections}
-        tiles = []
+        tiles, lossless, lossless_alpha = [], {}, {}
+        gray = header.color_layout == bs.ColorLayout.GRAY
         for tile in tile_grid(header.width, header.height, header.tile_size):
             zh, zw = aligned(tile.height) // 64, aligned(tile.width) // 64
+            exact = payloads.get((bs.Kind.LOSSLESS, tile.index, 0))
+            if exact is not None:
+                # A lossless tile: its samples (colour, then its alpha), and zero latents for its
+                # neighbours' synthesis.
+                colours = 1 if gray else 3
+                channels = colours + (1 if header.has_alpha else 0)
+                samples = np.frombuffer(bs.decompress_lossless(exact, tile.width, tile.height, channels),
+                                        dtype=np.uint8).reshape(tile.height, tile.width, channels)
+                lossless[tile.index] = samples[:, :, 0] if gray else samples[:, :, :3]
+                if header.has_alpha:
+                    lossless_alpha[tile.index] = samples[:, :, colours]
+                tiles.append((np.zeros((self.Nz, zh, zw), dtype=np.int64),
+                              np.zeros((self.M, aligned(tile.height) // 16, aligned(tile.width) // 16), dtype=np.int64)))
+                continue
             z = rans.decode(payloads.get((bs.Kind.Z, tile.index, 0), b""),
                             np.repeat(np.arange(self.Nz), zh * zw), *self.z_tables)
             z_hat = np.asarray(z, dtype=np.int64).reshape(self.Nz, zh, zw)
@@ -429,17 +466,29 @@ class Codec:
 
             y_hat, _ = self.entropy.decode_slices(hyper, symbols)
             tiles.append((z_hat, y_hat))
-        alpha = (bs.decompress_alpha(payloads.get((bs.Kind.ALPHA, 0, 0), b""), header.width * header.height)
-                 if header.has_alpha else None)
+        alpha = None
+        if header.has_alpha:
+            # The alpha section's plane (present when some tile has latents), with the lossless
+            # tiles' own alpha over their regions.
+            stored = payloads.get((bs.Kind.ALPHA, 0, 0))
+            plane = (np.frombuffer(bs.decompress_alpha(stored, header.width * header.height), dtype=np.uint8)
+                     if stored is not None else np.zeros(header.width * header.height, dtype=np.uint8))
+            plane = plane.reshape(header.height, header.width).copy()
+            for tile in tile_grid(header.width, header.height, header.tile_size):
+                if tile.index in lossless_alpha:
+                    plane[tile.y:tile.y + tile.height, tile.x:tile.x + tile.width] = lossless_alpha[tile.index]
+            alpha = plane.tobytes()
         if header.tile_size == 0:
-            return Latents(header, tiles[0][0], tiles[0][1], alpha)
-        return Latents(header, None, None, alpha, tiles)
+            return Latents(header, tiles[0][0], tiles[0][1], alpha, lossless=lossless)
+        return Latents(header, None, None, alpha, tiles, lossless)
 
     def decode(self, data: bytes) -> Decoded:
         latents = self.decode_latents(data)
         if latents.tiles is not None:
-            colour = self.synthesize_tiles(latents.tiles, latents.header)
+            colour = self.synthesize_tiles(latents.tiles, latents.header, latents.lossless)
             return Decoded(join_image(colour, latents.alpha), None, None, latents.tiles)
+        if latents.lossless:
+            return Decoded(join_image(latents.lossless[0], latents.alpha), latents.y_hat, latents.z_hat)
         colour = self.synthesize(latents.y_hat, latents.header)
         return Decoded(join_image(colour, latents.alpha), latents.y_hat, latents.z_hat)
 

@@ -81,8 +81,11 @@ extension Codec {
     public struct Encoded: Sendable {
         public let bytes: [UInt8]
         public let header: PaneHeader
+        /// Per tile; a lossless tile's latents are zero (what its neighbours' synthesis reads).
         public let tiles: [TileLatents]
         let alpha: [UInt8]?
+        /// The colour samples of the tiles coded losslessly, by tile index.
+        var lossless: [Int: [UInt8]] = [:]
 
         /// ẑ of a one-tile stream.
         public var zHat: IntegerEntropyModel.IntTensor { onlyTile(tiles).zHat }
@@ -92,7 +95,55 @@ extension Codec {
 
     /// The image a decoder will produce from `encoded` (runs g_s).
     public func reconstruction(of encoded: Encoded) -> Image {
-        synthesize(encoded.tiles, header: encoded.header, alpha: encoded.alpha)
+        synthesize(encoded.tiles, header: encoded.header, alpha: encoded.alpha, lossless: encoded.lossless)
+    }
+
+    /// Encodes `image` exactly: every tile (as `tileGrid` cuts it) a lossless section of its
+    /// samples, alpha included (so no alpha section). No network runs.
+    public func encodeLossless(_ image: Image, tileSize: Int? = nil) throws -> Encoded {
+        let grid = try Self.tileGrid(width: image.width, height: image.height, tileSize: tileSize)
+        let colours = image.channels, channels = colours + (image.alpha == nil ? 0 : 1)
+        let payloads = try concurrentMap(grid.count) { t -> [UInt8] in
+            let tile = grid.tile(t)
+            let samples = Self.tileSamples(image, tile: tile)
+            return LosslessCodec.compress(samples, width: tile.width, height: tile.height, channels: channels)
+        }
+        let sections = (0..<grid.count).map { Section(kind: .lossless, tile: $0, payload: payloads[$0]) }
+        let header = PaneHeader(modelID: modelID, width: image.width, height: image.height,
+                                colorLayout: image.isGrayscale ? .gray : .rgb, hasAlpha: image.alpha != nil,
+                                quality: 100, tileSize: grid.tileSize, sliceCount: network.manifest.slices.count)
+        let bytes = PaneFile(header: header, sections: sections).serialized()
+        var colour: [Int: [UInt8]] = [:]
+        for t in 0..<grid.count { colour[t] = Self.tileSamples(image, tile: grid.tile(t), alpha: false) }
+        return Encoded(bytes: bytes, header: header, tiles: (0..<grid.count).map { zeroLatents(grid.tile($0)) },
+                       alpha: image.alpha, lossless: colour)
+    }
+
+    /// A tile's samples, row-major, interleaved: colour, then alpha when the image has it and `alpha`.
+    static func tileSamples(_ image: Image, tile: TileGrid.Tile, alpha: Bool = true) -> [UInt8] {
+        let colours = image.channels
+        let plane = alpha ? image.alpha : nil
+        let channels = colours + (plane == nil ? 0 : 1)
+        var samples = [UInt8](repeating: 0, count: tile.width * tile.height * channels)
+        image.pixels.withUnsafeBufferPointer { pixels in
+            for row in 0..<tile.height {
+                for x in 0..<tile.width {
+                    let from = (tile.y + row) * image.width + tile.x + x, to = (row * tile.width + x) * channels
+                    for c in 0..<colours { samples[to + c] = pixels[from * colours + c] }
+                    if let plane { samples[to + colours] = plane[from] }
+                }
+            }
+        }
+        return samples
+    }
+
+    /// The latents a lossless tile stands for: zero, in the tile's latent shape.
+    private func zeroLatents(_ tile: TileGrid.Tile) -> TileLatents {
+        let zw = tile.paddedWidth / 64, zh = tile.paddedHeight / 64, w = tile.paddedWidth / 16, h = tile.paddedHeight / 16
+        return TileLatents(zHat: .init(channels: network.manifest.config.Nz, height: zh, width: zw,
+                                       data: [Int64](repeating: 0, count: network.manifest.config.Nz * zh * zw)),
+                           yHat: .init(channels: network.latentChannels, height: h, width: w,
+                                       data: [Int64](repeating: 0, count: network.latentChannels * h * w)))
     }
 
     /// g_a of an image, tile by tile, before the gain: the expensive half of encoding, shared
@@ -192,8 +243,11 @@ extension Codec {
     /// The exact part of decoding: what `decode` gives g_s (Training/codec.py `decode_latents`).
     public struct Latents: Sendable {
         public let header: PaneHeader
+        /// Per tile; a lossless tile's latents are zero (what its neighbours' synthesis reads).
         public let tiles: [TileLatents]
         public let alpha: [UInt8]?
+        /// The colour samples of the tiles coded losslessly, by tile index.
+        public var lossless: [Int: [UInt8]] = [:]
 
         /// ẑ of a one-tile stream.
         public var zHat: IntegerEntropyModel.IntTensor { onlyTile(tiles).zHat }
@@ -208,7 +262,7 @@ extension Codec {
 
     /// The image of decoded latents (runs g_s): the second half of `decode`.
     public func synthesize(_ latents: Latents, progress: Progress? = nil) -> Image {
-        synthesize(latents.tiles, header: latents.header, alpha: latents.alpha, progress: progress)
+        synthesize(latents.tiles, header: latents.header, alpha: latents.alpha, lossless: latents.lossless, progress: progress)
     }
 
     /// Parses `bytes` and runs the entropy decoder and the integer path: ẑ, ŷ per tile (tiles
@@ -226,9 +280,16 @@ extension Codec {
         let tables = try tables()
         let nz = network.manifest.config.Nz
         let model = network.entropyModel
+        let colours = header.colorLayout == .gray ? 1 : 3, channels = colours + (header.hasAlpha ? 1 : 0)
+        let lossless = try concurrentMap(grid.count) { t -> [UInt8]? in
+            guard let payload = payloads[SectionKey(kind: .lossless, tile: t, slice: 0)] else { return nil }
+            let tile = grid.tile(t)
+            return try LosslessCodec.decompress(payload, width: tile.width, height: tile.height, channels: channels)
+        }
         let tiles = try concurrentMap(grid.count) { t -> TileLatents in
             let section = { (kind: Section.Kind, slice: Int) in payloads[SectionKey(kind: kind, tile: t, slice: slice)] ?? [] }
             let tile = grid.tile(t)
+            if lossless[t] != nil { return zeroLatents(tile) }
             let zw = tile.paddedWidth / 64, zh = tile.paddedHeight / 64
             let zSymbols = try RANS.decode(section(.z, 0), indexes: Self.channelIndexes(channels: nz, plane: zw * zh),
                                            tables: tables.z)
@@ -238,17 +299,33 @@ extension Codec {
             }
             return TileLatents(zHat: zHat, yHat: yHat)
         }
-        let alpha = header.hasAlpha
-            ? try AlphaCodec.decompress(payloads[SectionKey(kind: .alpha, tile: 0, slice: 0)] ?? [],
-                                        count: header.width * header.height)
-            : nil
-        return Latents(header: header, tiles: tiles, alpha: alpha)
+        // The alpha plane: the alpha section's (present when some tile has latents), with the
+        // lossless tiles' own alpha over their regions.
+        var alpha: [UInt8]? = nil
+        if header.hasAlpha {
+            let section = payloads[SectionKey(kind: .alpha, tile: 0, slice: 0)]
+            alpha = try section.map { try AlphaCodec.decompress($0, count: header.width * header.height) }
+                ?? [UInt8](repeating: 0, count: header.width * header.height)
+        }
+        var losslessTiles: [Int: [UInt8]] = [:]
+        for (t, samples) in lossless.enumerated() {
+            guard let samples else { continue }
+            guard header.hasAlpha else { losslessTiles[t] = samples; continue }
+            let tile = grid.tile(t)
+            var colour = [UInt8](repeating: 0, count: tile.width * tile.height * colours)
+            for p in 0..<tile.width * tile.height {
+                for c in 0..<colours { colour[p * colours + c] = samples[p * channels + c] }
+                alpha![(tile.y + p / tile.width) * header.width + tile.x + p % tile.width] = samples[p * channels + colours]
+            }
+            losslessTiles[t] = colour
+        }
+        return Latents(header: header, tiles: tiles, alpha: alpha, lossless: losslessTiles)
     }
 
     /// g_s tile by tile, each from its latent plus `TileGrid.halo / 16` latent rows and columns of
     /// its neighbours, cut to the tile and placed in the image.
     private func synthesize(_ tiles: [TileLatents], header: PaneHeader, alpha: [UInt8]?,
-                            progress: Progress? = nil) -> Image {
+                            lossless: [Int: [UInt8]] = [:], progress: Progress? = nil) -> Image {
         let grid = TileGrid(width: header.width, height: header.height, tileSize: header.tileSize)
         precondition(tiles.count == grid.count, "\(tiles.count) tiles for a grid of \(grid.count)")
         let gray = header.colorLayout == .gray, channels = gray ? 1 : 3
@@ -256,15 +333,20 @@ extension Codec {
         let unit = Float(pow(2, -Double(network.entropyModel.meanBits)))
         var pixels = [UInt8](repeating: 0, count: header.width * header.height * channels)
         for tile in grid.tiles {
-            let region = grid.region(around: tile)
-            let latent = Self.latent(tiles, grid: grid, region: region, scale: inverse.map { $0 * unit })
-            let xHat = network.g_s(latent)
-            let part = Self.crop(xHat, x: tile.x - region.x, y: tile.y - region.y, width: tile.width, height: tile.height)
-            let image = Image(planarRGB: part.data, width: tile.width, height: tile.height, grayscale: gray)
+            let samples: [UInt8]
+            if let exact = lossless[tile.index] {
+                samples = exact
+            } else {
+                let region = grid.region(around: tile)
+                let latent = Self.latent(tiles, grid: grid, region: region, scale: inverse.map { $0 * unit })
+                let xHat = network.g_s(latent)
+                let part = Self.crop(xHat, x: tile.x - region.x, y: tile.y - region.y, width: tile.width, height: tile.height)
+                samples = Image(planarRGB: part.data, width: tile.width, height: tile.height, grayscale: gray).pixels
+            }
             for row in 0..<tile.height {
                 let to = ((tile.y + row) * header.width + tile.x) * channels
                 pixels.replaceSubrange(to..<(to + tile.width * channels),
-                                       with: image.pixels[(row * tile.width * channels)..<((row + 1) * tile.width * channels)])
+                                       with: samples[(row * tile.width * channels)..<((row + 1) * tile.width * channels)])
             }
             progress?(tile.index + 1, grid.count)
         }

@@ -5,7 +5,23 @@ import CZlib
 /// `zlib.compress(plane, 9)` with the same zlib.
 public enum AlphaCodec {
     /// The zlib stream of `plane` (width × height alpha bytes, row-major).
-    public static func compress(_ plane: [UInt8]) -> [UInt8] {
+    public static func compress(_ plane: [UInt8]) -> [UInt8] { Zlib.compress(plane) }
+
+    /// The `count` alpha bytes held by a zlib stream. Output grows with what the stream
+    /// actually yields and never past `count + 1` bytes, so a hostile `count` or stream cannot
+    /// make it allocate more than the data justifies.
+    /// - Throws: `.truncated` when the stream ends early, `.corrupt` for invalid zlib data, a
+    ///   plane of another size than `count`, or bytes after the stream.
+    public static func decompress(_ data: [UInt8], count: Int) throws -> [UInt8] {
+        try Zlib.inflate(data, count: count, what: "alpha plane")
+    }
+}
+
+/// zlib (RFC 1950) for the container's payloads: level 9 with the default window, memory level
+/// and strategy (byte-identical to Python's `zlib.compress(data, 9)` with the same zlib), and
+/// inflating that never allocates past what the caller expects.
+enum Zlib {
+    static func compress(_ plane: [UInt8]) -> [UInt8] {
         var capacity = compressBound(uLong(plane.count))
         var output = [UInt8](repeating: 0, count: Int(capacity))
         let status = output.withUnsafeMutableBufferPointer { out in
@@ -19,20 +35,12 @@ public enum AlphaCodec {
         return output
     }
 
-    /// The `count` alpha bytes held by a zlib stream. Output grows with what the stream
-    /// actually yields and never past `count + 1` bytes, so a hostile `count` or stream cannot
-    /// make it allocate more than the data justifies.
-    /// - Throws: `.truncated` when the stream ends early, `.corrupt` for invalid zlib data, a
-    ///   plane of another size than `count`, or bytes after the stream.
-    public static func decompress(_ data: [UInt8], count: Int) throws -> [UInt8] {
-        try inflate(data, count: count)
-    }
-
-    private static func inflate(_ data: [UInt8], count: Int) throws(BitstreamError) -> [UInt8] {
-        guard count >= 0, count < Int.max else { throw .corrupt("alpha plane of impossible size \(count)") }
+    /// The bytes of a zlib stream: exactly `count` of them, or (`atMost`) up to `count`.
+    static func inflate(_ data: [UInt8], count: Int, atMost: Bool = false, what: String) throws(BitstreamError) -> [UInt8] {
+        guard count >= 0, count < Int.max else { throw .corrupt("\(what) of impossible size \(count)") }
         var stream = z_stream()
         guard inflateInit_(&stream, zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
-            throw .corrupt("alpha plane: zlib could not start inflating")
+            throw .corrupt("\(what): zlib could not start inflating")
         }
         defer { inflateEnd(&stream) }
 
@@ -44,7 +52,7 @@ public enum AlphaCodec {
             while true {
                 if produced == output.count {
                     guard output.count < limit else {
-                        throw .corrupt("alpha plane holds more than the \(count) bytes the header implies")
+                        throw .corrupt("\(what) holds more than \(atMost ? "the limit of " : "the ")\(count) bytes\(atMost ? "" : " the header implies")")
                     }
                     output += [UInt8](repeating: 0, count: min(limit, output.count * 2) - output.count)
                 }
@@ -63,13 +71,13 @@ public enum AlphaCodec {
                 switch status {
                 case Z_STREAM_END:
                     guard produced <= count else {
-                        throw .corrupt("alpha plane holds more than the \(count) bytes the header implies")
+                        throw .corrupt("\(what) holds more than \(atMost ? "the limit of " : "the ")\(count) bytes\(atMost ? "" : " the header implies")")
                     }
                     guard consumed == input.count else {
-                        throw .corrupt("alpha plane: \(input.count - consumed) bytes after the zlib stream")
+                        throw .corrupt("\(what): \(input.count - consumed) bytes after the zlib stream")
                     }
-                    guard produced == count else {
-                        throw .corrupt("alpha plane holds \(produced) bytes; the header implies \(count)")
+                    guard produced == count || atMost else {
+                        throw .corrupt("\(what) holds \(produced) bytes; the header implies \(count)")
                     }
                     output.removeSubrange(produced...)
                     return output
@@ -81,7 +89,7 @@ public enum AlphaCodec {
                     continue  // output was full; the loop grows it
                 default:
                     let reason = stream.msg.map { String(cString: $0) } ?? "zlib status \(status)"
-                    throw .corrupt("alpha plane: \(reason)")
+                    throw .corrupt("\(what): \(reason)")
                 }
             }
         }

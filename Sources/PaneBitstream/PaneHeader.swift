@@ -20,9 +20,14 @@ public struct PaneHeader: Equatable, Sendable {
     public var tileSize: Int
     /// Number of y slice streams per tile, 1…16.
     public var sliceCount: Int
+    /// The encoder's effort level 1…9, or 0 when not recorded (informational; always 0 in version 1).
+    public var effort: Int
+    /// The format version the header is (or is to be) written in: 2, or 1 for files of older pane.
+    public var formatVersion: Int
 
     public init(modelID: [UInt8], width: Int, height: Int, colorLayout: ColorLayout, hasAlpha: Bool,
-                quality: Double, tileSize: Int, sliceCount: Int) {
+                quality: Double, tileSize: Int, sliceCount: Int, effort: Int = 0,
+                formatVersion: Int = PaneHeader.currentVersion) {
         self.modelID = modelID
         self.width = width
         self.height = height
@@ -31,10 +36,17 @@ public struct PaneHeader: Equatable, Sendable {
         self.quality = quality
         self.tileSize = tileSize
         self.sliceCount = sliceCount
+        self.effort = effort
+        self.formatVersion = formatVersion
     }
 
-    /// Bytes of the header in a file, CRC included.
+    /// The format version writers write.
+    public static let currentVersion = Int(Format.version)
+
+    /// Bytes of a header of the current version in a file, CRC included.
     public static let encodedSize = Format.headerSize
+    /// Bytes of this header in a file (its version's size), CRC included.
+    public var size: Int { Format.headerSize(version: formatVersion) }
 
     /// Tile columns: ceil(width / tileSize), or 1 for a single tile.
     public var tileColumns: Int { tileSize == 0 ? 1 : (width + tileSize - 1) / tileSize }
@@ -51,14 +63,16 @@ public struct PaneHeader: Equatable, Sendable {
     var fields: HeaderFields {
         let hundredths = (quality * 100).rounded()
         precondition(hundredths >= 0 && hundredths <= Double(UInt16.max), "quality \(quality) does not fit the header")
+        precondition((1...Int(Format.version)).contains(formatVersion), "format version \(formatVersion) cannot be written")
+        precondition(formatVersion >= 2 || effort == 0, "a version-1 header has no effort field")
         return HeaderFields(
             modelID: modelID, width: UInt32(width), height: UInt32(height), colorLayout: colorLayout.rawValue,
             hasAlpha: hasAlpha ? 1 : 0, qualityHundredths: UInt16(hundredths), tileSize: UInt16(tileSize),
-            sliceCount: UInt8(sliceCount))
+            sliceCount: UInt8(sliceCount), effort: UInt8(effort))
     }
 
-    /// The header the stored fields describe; `.invalidHeader` for a value format 1 does not allow.
-    init(validating fields: HeaderFields) throws(BitstreamError) {
+    /// The header the stored fields describe; `.invalidHeader` for a value the format does not allow.
+    init(validating fields: HeaderFields, version: Int) throws(BitstreamError) {
         let dimensions = 1...UInt32(Format.maxDimension)
         guard dimensions.contains(fields.width), dimensions.contains(fields.height) else {
             throw .invalidHeader("image of \(fields.width) by \(fields.height) pixels: each side must be 1…\(Format.maxDimension)")
@@ -76,18 +90,22 @@ public struct PaneHeader: Equatable, Sendable {
         guard Format.sliceCounts.contains(Int(fields.sliceCount)) else {
             throw .invalidHeader("slice count \(fields.sliceCount) is outside \(Format.sliceCounts.lowerBound)…\(Format.sliceCounts.upperBound)")
         }
+        guard fields.effort <= Format.maxEffort else {
+            throw .invalidHeader("effort \(fields.effort) is over \(Format.maxEffort)")
+        }
         self.init(modelID: fields.modelID, width: Int(fields.width), height: Int(fields.height), colorLayout: layout,
                   hasAlpha: fields.hasAlpha == 1, quality: Double(fields.qualityHundredths) / 100,
-                  tileSize: Int(fields.tileSize), sliceCount: Int(fields.sliceCount))
+                  tileSize: Int(fields.tileSize), sliceCount: Int(fields.sliceCount), effort: Int(fields.effort),
+                  formatVersion: version)
     }
 
     /// Writes the preamble, the fields and the header CRC.
     func write(to writer: inout ByteWriter) {
         let start = writer.bytes.count
-        var preamble = Preamble()
-        preamble.visitFields(&writer)
         var stored = fields
-        stored.visitFields(&writer)
+        var preamble = Preamble(version: UInt8(formatVersion))
+        preamble.visitFields(&writer)
+        stored.visitFields(&writer, version: formatVersion)
         writer.appendCRC(from: start)
     }
 
@@ -100,13 +118,14 @@ public struct PaneHeader: Equatable, Sendable {
             throw .newerVersion(found: Int(preamble.version), supported: Int(Format.version))
         }
         guard preamble.version > 0 else { throw .invalidHeader("format version 0 does not exist") }
+        let version = Int(preamble.version)
         var fields = HeaderFields()
-        try fields.visitFields(&reader)
+        try fields.visitFields(&reader, version: version)
         let crcEnd = reader.offset
         var stored: UInt32 = 0
         try reader.visit(&stored)
         guard CRC32.checksum(reader.bytes[0..<crcEnd]) == stored else { throw .corrupt("header CRC mismatch") }
-        return try PaneHeader(validating: fields)
+        return try PaneHeader(validating: fields, version: version)
     }
 }
 

@@ -63,14 +63,17 @@ struct Encode: ParsableCommand {
         valueName: "pixels"))
     var tileSize: Int?
 
+    @Flag(name: .long, help: "Keep every pixel exactly (PNG's row filters and zlib per tile, no network).")
+    var lossless = false
+
     @Flag(name: .long, help: "Also decode and print PSNR / MS-SSIM of the result.")
     var verbose = false
 
     @OptionGroup var modelOptions: ModelOptions
 
     func validate() throws {
-        if [quality != nil, bpp != nil, size != nil].filter({ $0 }).count > 1 {
-            throw ValidationError("pass only one of -q, --bpp, --size")
+        if [quality != nil, bpp != nil, size != nil, lossless].filter({ $0 }).count > 1 {
+            throw ValidationError("pass only one of -q, --bpp, --size, --lossless")
         }
         if let quality, !(0...100).contains(quality) { throw ValidationError("--quality must be within 0…100, got \(quality)") }
         if let bpp, !(bpp > 0 && bpp < 64) { throw ValidationError("--bpp must be in (0, 64), got \(bpp)") }
@@ -89,7 +92,9 @@ struct Encode: ParsableCommand {
         defer { progress?.clear() }
         let show: Codec.Progress? = progress.map { p in { done, total in p.show(done, total) } }
         let encoded: Codec.Encoded
-        if let target = bpp.map({ $0 * Double(image.width * image.height) / 8 }) ?? size.map(Double.init) {
+        if lossless {
+            encoded = try codec.encodeLossless(image, tileSize: tileSize)
+        } else if let target = bpp.map({ $0 * Double(image.width * image.height) / 8 }) ?? size.map(Double.init) {
             encoded = try codec.encode(image, targetBytes: Int(target), tileSize: tileSize, progress: show)
         } else {
             encoded = try codec.encode(image, quality: quality ?? 75, tileSize: tileSize, progress: show)

@@ -26,13 +26,14 @@ import Testing
         let bytes = file.serialized()
         #expect(try PaneFile(parsing: bytes) == file)
         #expect(try PaneFile(parsing: bytes, expectedModelIDs: [Self.modelID]) == file)
-        #expect(bytes.count == PaneHeader.encodedSize + file.sections.reduce(0) { $0 + 14 + $1.payload.count })
+        #expect(bytes.count == file.header.size + file.sections.reduce(0) { $0 + 14 + $1.payload.count })
+        #expect(file.header.size == PaneHeader.encodedSize)
         #expect(try PaneFile.peekHeader(bytes) == file.header)
     }
 
     @Test func pythonFixturesParseToTheirFieldsAndReserializeIdentically() throws {
         let manifest = try Fixtures.manifest()
-        #expect(manifest.files.count == 2)
+        #expect(manifest.files.count == 3)
         for (name, expected) in manifest.files {
             let bytes = try Fixtures.bytes(name)
             #expect(bytes.count == expected.size, "\(name)")
@@ -44,13 +45,25 @@ import Testing
             #expect(header.hasAlpha == expected.header.has_alpha)
             #expect(header.quality == expected.header.quality)
             #expect(header.tileSize == expected.header.tile_size && header.sliceCount == expected.header.slice_count)
-            let kinds: [String: Section.Kind] = ["z": .z, "y": .y, "alpha": .alpha]
+            #expect(header.effort == expected.header.effort && header.formatVersion == expected.header.format_version)
+            let kinds: [String: Section.Kind] = ["z": .z, "y": .y, "alpha": .alpha, "lossless": .lossless, "metadata": .metadata]
             let sections = expected.sections.map {
                 Section(kind: kinds[$0.kind]!, tile: $0.tile, slice: $0.slice, payload: PaneBitstreamTests.bytes(hex: $0.payload_hex))
             }
             #expect(file.sections == sections, "\(name)")
             #expect(file.serialized() == bytes, "\(name)")
+            // A lossless tile: Python's payload decodes to its samples, and Swift writes the same bytes.
+            if let samplesHex = expected.lossless_samples_hex,
+               let section = file.sections.first(where: { $0.kind == .lossless }) {
+                let samples = PaneBitstreamTests.bytes(hex: samplesHex)
+                let tileWidth = header.width - header.tileSize * (section.tile % header.tileColumns)
+                let channels = (header.colorLayout == .gray ? 1 : 3) + (header.hasAlpha ? 1 : 0)
+                let width = min(header.tileSize, tileWidth), height = samples.count / (width * channels)
+                #expect(try LosslessCodec.decompress(section.payload, width: width, height: height, channels: channels) == samples)
+                #expect(LosslessCodec.compress(samples, width: width, height: height, channels: channels) == section.payload)
+            }
         }
+        #expect(manifest.files.values.map(\.header.format_version).sorted() == [1, 1, 2])
     }
 
     @Test func pythonErrorCasesGiveTheSameErrorHere() throws {
@@ -65,15 +78,17 @@ import Testing
     }
 
     @Test func everyTruncationIsTruncated() throws {
-        for bytes in [try Fixtures.bytes("tiled_alpha.pane"), try Fixtures.bytes("single_gray.pane"), Self.sample().serialized()] {
+        for bytes in [try Fixtures.bytes("tiled_alpha.pane"), try Fixtures.bytes("single_gray.pane"),
+                      try Fixtures.bytes("mixed_v2.pane"), Self.sample().serialized()] {
             for length in 0..<bytes.count {
                 #expect(throws: BitstreamError.truncated) { try PaneFile(parsing: Array(bytes[..<length])) }
             }
         }
     }
 
-    @Test func aFlippedPayloadByteIsACRCError() throws {
-        let bytes = try Fixtures.bytes("tiled_alpha.pane")
+    @Test(arguments: ["tiled_alpha.pane", "mixed_v2.pane"])
+    func aFlippedPayloadByteIsACRCError(_ name: String) throws {
+        let bytes = try Fixtures.bytes(name)
         let file = try PaneFile(parsing: bytes)
         var checked = 0
         for (section, start) in zip(file.sections, sectionOffsets(file)) {
@@ -147,7 +162,43 @@ import Testing
         frame.visitFields(&writer)
         writer.appendCRC(from: 0)
         bytes.insert(contentsOf: writer.bytes, at: PaneHeader.encodedSize)
-        #expect(throws: BitstreamError.corrupt("unknown section type 4 at byte 32")) { try PaneFile(parsing: bytes) }
+        #expect(throws: BitstreamError.corrupt("tile 0 has both a lossless section and z sections")) { try PaneFile(parsing: bytes) }
+        var unknown = Self.sample().serialized()
+        writer = ByteWriter()
+        frame = SectionFrame(kind: 6, tile: 0, slice: 0, length: 0)
+        frame.visitFields(&writer)
+        writer.appendCRC(from: 0)
+        unknown.insert(contentsOf: writer.bytes, at: PaneHeader.encodedSize)
+        #expect(throws: BitstreamError.corrupt("unknown section type 6 at byte 33")) { try PaneFile(parsing: unknown) }
+    }
+
+    /// Version 2's sections: metadata first (optional, kinds ascending), a tile coded losslessly
+    /// in place of its z and y, and writing an old version still possible for old files.
+    @Test func versionTwoSectionRules() throws {
+        var file = Self.sample()
+        let exact = LosslessCodec.compress([UInt8](repeating: 7, count: 64 * 64 * 3), width: 64, height: 64, channels: 3)
+        file.sections.removeSubrange(3..<6)  // tile 1's z and y
+        file.sections.insert(Section(kind: .lossless, tile: 1, payload: exact), at: 3)
+        file.sections.insert(Section(kind: .metadata, slice: Section.MetadataKind.exif.rawValue, payload: [1, 2]), at: 0)
+        #expect(try PaneFile(parsing: file.serialized()) == file)
+        var twice = file
+        twice.sections.insert(twice.sections[0], at: 0)
+        #expect(throws: BitstreamError.corrupt("section metadata (exif) is a duplicate or out of order")) {
+            try PaneFile(parsing: twice.serialized())
+        }
+        // Every tile lossless: the tiles hold the alpha, and an alpha section is refused.
+        var exactFile = Self.sample()
+        exactFile.sections = (0..<exactFile.header.tileCount).map { Section(kind: .lossless, tile: $0, payload: []) }
+        #expect(try PaneFile(parsing: exactFile.serialized()) == exactFile)
+        exactFile.sections.append(Self.sample().sections.last!)
+        #expect(throws: BitstreamError.corrupt("alpha section in a file whose tiles are all lossless (they hold their alpha)")) {
+            try PaneFile(parsing: exactFile.serialized())
+        }
+        var old = Self.sample()
+        old.header.formatVersion = 1
+        let v1 = old.serialized()
+        #expect(v1.count == Self.sample().serialized().count - 1)
+        #expect(try PaneFile(parsing: v1) == old)
     }
 
     /// A header claiming 2^28 tiles and a section claiming 4 GiB cost nothing: both are checked

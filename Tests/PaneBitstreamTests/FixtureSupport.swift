@@ -30,6 +30,8 @@ enum Fixtures {
             var quality: Double
             var tile_size: Int
             var slice_count: Int
+            var effort: Int
+            var format_version: Int
         }
         struct SectionDescription: Decodable {
             var kind: String
@@ -42,6 +44,7 @@ enum Fixtures {
         var size: Int
         var sha256: String
         var alpha_plane_hex: String?
+        var lossless_samples_hex: String?
     }
 
     struct ErrorCase: Decodable {
@@ -98,7 +101,7 @@ func bitstreamError(_ body: () throws -> Void) -> BitstreamError? {
 /// Offsets of each section's first byte in `file.serialized()`.
 func sectionOffsets(_ file: PaneFile) -> [Int] {
     var offsets: [Int] = []
-    var offset = PaneHeader.encodedSize
+    var offset = file.header.size
     for section in file.sections {
         offsets.append(offset)
         offset += Format.sectionOverhead + section.payload.count

@@ -5,8 +5,13 @@ import Testing
 @Suite struct HeaderTests {
     /// Also pinned in Training/tests/test_bitstream.py.
     static let golden = PaneHeader(modelID: [0x01, 0x23, 0x45, 0x67, 0x89, 0xAB, 0xCD, 0xEF], width: 1920, height: 1080,
-                                   colorLayout: .rgb, hasAlpha: true, quality: 75.5, tileSize: 256, sliceCount: 4)
-    static let goldenHex = "50414e45" + "01" + "0123456789abcdef" + "80070000" + "38040000" + "00" + "01" + "7e1d"
+                                   colorLayout: .rgb, hasAlpha: true, quality: 75.5, tileSize: 256, sliceCount: 4, effort: 7)
+    static let goldenHex = "50414e45" + "02" + "0123456789abcdef" + "80070000" + "38040000" + "00" + "01" + "7e1d"
+        + "0001" + "04" + "07" + "8b46ea50"
+    /// The same header as format version 1 wrote it (no effort field).
+    static let goldenV1 = PaneHeader(modelID: golden.modelID, width: 1920, height: 1080, colorLayout: .rgb, hasAlpha: true,
+                                     quality: 75.5, tileSize: 256, sliceCount: 4, formatVersion: 1)
+    static let goldenV1Hex = "50414e45" + "01" + "0123456789abcdef" + "80070000" + "38040000" + "00" + "01" + "7e1d"
         + "0001" + "04" + "796e43b8"
 
     static func encoded(_ header: PaneHeader) -> [UInt8] {
@@ -19,13 +24,14 @@ import Testing
         var preamble = Preamble()
         var fields = HeaderFields()
         try! preamble.visitFields(&reader)
-        try! fields.visitFields(&reader)
+        let version = Int(preamble.version)
+        try! fields.visitFields(&reader, version: version)
         change(&fields)
         var writer = ByteWriter()
         preamble.visitFields(&writer)
-        fields.visitFields(&writer)
+        fields.visitFields(&writer, version: version)
         writer.appendCRC(from: 0)
-        return writer.bytes + bytes[Format.headerSize...]
+        return writer.bytes + bytes[Format.headerSize(version: version)...]
     }
 
     @Test func crcCheckValue() {
@@ -39,8 +45,12 @@ import Testing
         var fields = HeaderFields()
         preamble.visitFields(&counter)
         fields.visitFields(&counter)
-        #expect(counter.size + 4 == 32)
-        #expect(PaneHeader.encodedSize == 32)
+        #expect(counter.size + 4 == 33)
+        #expect(PaneHeader.encodedSize == 33 && Format.headerSize(version: 2) == 33)
+        var v1Counter = FieldSizeCounter()
+        preamble.visitFields(&v1Counter)
+        fields.visitFields(&v1Counter, version: 1)
+        #expect(v1Counter.size + 4 == 32 && Format.headerSize(version: 1) == 32 && Self.goldenV1.size == 32)
         var frame = SectionFrame()
         var frameCounter = FieldSizeCounter()
         frame.visitFields(&frameCounter)
@@ -51,6 +61,13 @@ import Testing
     @Test func goldenBytes() throws {
         #expect(hex(Self.encoded(Self.golden)) == Self.goldenHex)
         #expect(try PaneFile.peekHeader(bytes(hex: Self.goldenHex)) == Self.golden)
+        #expect(hex(Self.encoded(Self.goldenV1)) == Self.goldenV1Hex)
+        #expect(try PaneFile.peekHeader(bytes(hex: Self.goldenV1Hex)) == Self.goldenV1)
+    }
+
+    @Test func effortOverNineIsRefused() {
+        let broken = Self.withFields(Self.encoded(Self.golden)) { $0.effort = 10 }
+        #expect(throws: BitstreamError.invalidHeader("effort 10 is over 9")) { try PaneFile.peekHeader(broken) }
     }
 
     @Test func qualityIsStoredInHundredthsRoundedHalfAwayFromZero() throws {
@@ -86,10 +103,10 @@ import Testing
 
     @Test func newerVersionSaysWhatToDo() {
         var bytes = Self.encoded(Self.golden)
-        bytes[4] = 2
-        #expect(throws: BitstreamError.newerVersion(found: 2, supported: 1)) { try PaneFile(parsing: bytes) }
-        #expect(BitstreamError.newerVersion(found: 2, supported: 1).description
-            == "written by a newer pane (format 2); this pane reads format 1: upgrade pane")
+        bytes[4] = 3
+        #expect(throws: BitstreamError.newerVersion(found: 3, supported: 2)) { try PaneFile(parsing: bytes) }
+        #expect(BitstreamError.newerVersion(found: 3, supported: 2).description
+            == "written by a newer pane (format 3); this pane reads format 2: upgrade pane")
         bytes[4] = 0
         #expect(throws: BitstreamError.invalidHeader("format version 0 does not exist")) { try PaneFile(parsing: bytes) }
     }

@@ -55,6 +55,9 @@ enum Conformance {
         let latent: Latent
         /// Tiled streams (optional: fixtures from before tiling have none).
         let tiled: [Entry]?
+        /// Lossless streams (format version 2).
+        struct Lossless: Decodable { let name: String, input: String, tile_size: Int, stream: String }
+        let lossless: [Lossless]?
     }
 
     /// A tiled stream and its per-tile integers (python_tiled_* and tiled_swift_*).
@@ -89,6 +92,7 @@ enum Conformance {
     static let pythonStreams: [String] = meta.map { $0.streams.map(\.name) } ?? []
     static let pythonTiledStreams: [String] = meta.flatMap { $0.tiled?.map(\.name) } ?? []
     static let latentStreams: [String] = meta.map { $0.latent.streams.map(\.name) } ?? []
+    static let losslessStreams: [String] = meta.flatMap { $0.lossless?.map(\.name) } ?? []
 
     static func load(_ name: String) throws -> Case {
         try JSONDecoder().decode(Case.self, from: Data(contentsOf: directory.appendingPathComponent("\(name).json")))
@@ -186,6 +190,8 @@ enum Conformance {
             let bytes = try c.bytes
             #expect(try PaneFile.peekHeader(bytes).modelID == codec.modelID,
                     "\(name) was written for another model: rerun with PANE_WRITE_CONFORMANCE=1")
+            #expect(try PaneFile.peekHeader(bytes).formatVersion == PaneHeader.currentVersion,
+                    "\(name) is of an older format: rerun with PANE_WRITE_CONFORMANCE=1")
             let latents = try codec.decodeLatents(bytes)
             #expect(Conformance.Ints(latents.zHat) == c.z_hat && Conformance.Ints(latents.yHat) == c.y_hat)
         }
@@ -202,6 +208,23 @@ enum Conformance {
         let image = codec.synthesize(latents)
         let reference = try Conformance.image(try #require(c.decoded))
         #expect(Conformance.maxDifference(image, reference) <= 2, "\(name): decoded images differ")
+    }
+
+    /// Python's lossless streams decode to their input exactly, and Swift writes the same bytes.
+    @Test(arguments: Conformance.losslessStreams)
+    func pythonLosslessStreamIsExactAndSwiftWritesItToo(_ name: String) throws {
+        let entry = try #require(Conformance.meta?.lossless?.first { $0.name == name })
+        let bytes = [UInt8](try Data(contentsOf: Conformance.directory.appendingPathComponent(entry.stream)))
+        let input = try Conformance.image(entry.input)
+        let decoded = try codec.decode(bytes)
+        #expect(decoded.pixels == input.pixels && decoded.alpha == input.alpha && decoded.channels == input.channels)
+        let encoded = try codec.encodeLossless(input, tileSize: entry.tile_size)
+        #expect(encoded.bytes == bytes, "\(name): Swift writes other bytes than Python")
+        #expect(codec.reconstruction(of: encoded).pixels == input.pixels)
+    }
+
+    @Test func losslessStreamsAreThere() {
+        #expect(Conformance.losslessStreams.count >= 2, "no lossless conformance streams: run Training/tests/make_conformance_fixtures.py")
     }
 
     @Test func pythonTiledStreamsAreThere() {
@@ -227,6 +250,8 @@ enum Conformance {
         let bytes = try c.bytes
         #expect(try PaneFile.peekHeader(bytes).modelID == codec.modelID,
                 "\(spec.name) was written for another model: rerun with PANE_WRITE_CONFORMANCE=1")
+        #expect(try PaneFile.peekHeader(bytes).formatVersion == PaneHeader.currentVersion,
+                "\(spec.name) is of an older format: rerun with PANE_WRITE_CONFORMANCE=1")
         let latents = try codec.decodeLatents(bytes)
         #expect(c.tiles.count > 1)
         #expect(latents.tiles.map { Conformance.TiledCase.Tile(z_hat: .init($0.zHat), y_hat: .init($0.yHat)) } == c.tiles)

@@ -184,6 +184,16 @@ def write(out_dir: Path = FIXTURES, model: Path = pane.DEFAULT_MODEL) -> dict:
         (out_dir / f"{stem}.json").write_text(json.dumps({**entry, **latent_json(encoded.z_hat, encoded.y_hat)}) + "\n")
         latent["streams"].append(entry)
     meta["latent"] = latent
+    # Lossless streams (format version 2): one tile, and 64-pixel tiles with alpha.
+    meta["lossless"] = []
+    for name, tile_size in (("small", None), ("crop_rgba", 64)):
+        stem = f"python_lossless_{name}" + ("" if tile_size is None else f"_t{tile_size}")
+        data = codec.encode_lossless(sources[name], tile_size)
+        assert (codec.decode(data).image == sources[name]).all()
+        (out_dir / f"{stem}.pane").write_bytes(data)
+        meta["lossless"].append({"name": stem, "writer": "python", "input": inputs[name], "tile_size": tile_size or 0,
+                                 "stream": f"{stem}.pane", "bytes": len(data),
+                                 "stream_sha256": hashlib.sha256(data).hexdigest()})
     (out_dir / "conformance.json").write_text(json.dumps(meta, indent=1) + "\n")
     return meta
 

@@ -14,8 +14,12 @@ import make_bitstream_fixtures as fixtures  # noqa: E402
 
 # Also pinned, byte for byte, in Tests/PaneBitstreamTests/HeaderTests.swift.
 GOLDEN_HEADER = bs.Header(model_id=bytes.fromhex("0123456789abcdef"), width=1920, height=1080,
-                          color_layout=bs.ColorLayout.RGB, has_alpha=True, quality=75.5, tile_size=256, slice_count=4)
-GOLDEN_HEADER_HEX = "50414e45" "01" "0123456789abcdef" "80070000" "38040000" "00" "01" "7e1d" "0001" "04" "796e43b8"
+                          color_layout=bs.ColorLayout.RGB, has_alpha=True, quality=75.5, tile_size=256, slice_count=4,
+                          effort=7)
+GOLDEN_HEADER_HEX = "50414e45" "02" "0123456789abcdef" "80070000" "38040000" "00" "01" "7e1d" "0001" "04" "07" "8b46ea50"
+# The same header as version 1 wrote it (no effort field).
+GOLDEN_HEADER_V1 = replace(GOLDEN_HEADER, effort=0, format_version=1)
+GOLDEN_HEADER_V1_HEX = "50414e45" "01" "0123456789abcdef" "80070000" "38040000" "00" "01" "7e1d" "0001" "04" "796e43b8"
 
 
 @pytest.fixture(scope="module")
@@ -41,9 +45,63 @@ def test_docstring_is_a_copy_of_the_swift_format_comment():
 
 
 def test_header_size_and_golden_bytes():
-    assert bs.HEADER_SIZE == 32 and bs.SECTION_OVERHEAD == 14
+    assert bs.HEADER_SIZE == 33 and bs.HEADER_SIZES == {1: 32, 2: 33} and bs.SECTION_OVERHEAD == 14
     assert GOLDEN_HEADER.encode().hex() == GOLDEN_HEADER_HEX
     assert bs.peek_header(bytes.fromhex(GOLDEN_HEADER_HEX)) == GOLDEN_HEADER
+    assert GOLDEN_HEADER_V1.encode().hex() == GOLDEN_HEADER_V1_HEX
+    assert bs.peek_header(bytes.fromhex(GOLDEN_HEADER_V1_HEX)) == GOLDEN_HEADER_V1
+
+
+@pytest.fixture(scope="module")
+def mixed():
+    header, sections, samples = fixtures.mixed_v2()
+    return header, sections, bs.serialize(header, sections), samples
+
+
+def test_version_2_round_trip_with_metadata_and_a_lossless_tile(mixed):
+    header, sections, data, samples = mixed
+    assert bs.parse(data) == (header, sections)
+    assert bs.serialize(*bs.parse(data)) == data
+    assert bs.decompress_lossless(sections[5].payload, 22, 70, 4) == samples
+    # With every tile lossless the tiles hold all the alpha: no alpha section, and the file is whole.
+    exact = [bs.Section(bs.Kind.LOSSLESS, t, 0, b"") for t in range(2)]
+    assert bs.parse(bs.serialize(header, exact))[1] == exact
+    with pytest.raises(bs.TruncatedError):
+        bs.parse(bs.serialize(header, exact[:1]))
+    for length in range(len(data)):
+        with pytest.raises(bs.TruncatedError):
+            bs.parse(data[:length])
+    # Metadata is optional: the file without it is whole.
+    assert bs.parse(bs.serialize(header, sections[2:]))[1] == sections[2:]
+
+
+def test_lossless_codec_round_trips_and_refuses_bad_payloads():
+    rng = random.Random(3)
+    for width, height, channels in [(1, 1, 1), (5, 3, 3), (17, 9, 1), (32, 32, 3), (6, 5, 2), (9, 4, 4)]:
+        samples = bytes(rng.randrange(256) if rng.random() < 0.3 else (x * 7) % 256
+                        for x in range(width * height * channels))
+        packed = bs.compress_lossless(samples, width, height, channels)
+        assert packed[0] == 0
+        assert bs.decompress_lossless(packed, width, height, channels) == samples
+    packed = bs.compress_lossless(bytes(48), 4, 4, 3)
+    with pytest.raises(bs.CorruptError, match="unknown method 7"):
+        bs.decompress_lossless(b"\x07" + packed[1:], 4, 4, 3)
+    with pytest.raises(bs.TruncatedError):
+        bs.decompress_lossless(b"", 4, 4, 3)
+    with pytest.raises(bs.CorruptError, match="holds more than"):
+        bs.decompress_lossless(packed, 4, 3, 3)
+    bad_filter = b"\x00" + zlib.compress(bytes([5]) + bytes(12) + bytes(13 * 3), 9)
+    with pytest.raises(bs.CorruptError, match="row 0 has filter 5"):
+        bs.decompress_lossless(bad_filter, 4, 4, 3)
+
+
+def test_a_checkerboard_is_about_as_small_as_png():
+    """A 32 × 32 four-colour checkerboard: Pillow writes it in 137 bytes as an RGB PNG at zlib level 9
+    (124 as a palette PNG); this payload plus the container's 47 bytes stays at or under 128."""
+    colours = [(255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 0)]
+    samples = bytes(v for y in range(32) for x in range(32) for v in colours[(x // 4 + y // 4) % 4])
+    packed = bs.compress_lossless(samples, 32, 32, 3)
+    assert len(packed) + bs.HEADER_SIZE + bs.SECTION_OVERHEAD <= 128, len(packed)
 
 
 def test_quality_rounds_half_away_from_zero():
@@ -64,7 +122,7 @@ def test_round_trip(tiled):
     header, sections, data, _ = tiled
     assert bs.parse(data) == (header, sections)
     assert bs.serialize(*bs.parse(data)) == data
-    assert len(data) == bs.HEADER_SIZE + sum(bs.SECTION_OVERHEAD + len(s.payload) for s in sections)
+    assert len(data) == bs.HEADER_SIZES[1] + sum(bs.SECTION_OVERHEAD + len(s.payload) for s in sections)
     gray = bs.serialize(*fixtures.single_gray())
     assert bs.parse(gray) == fixtures.single_gray()
 
@@ -83,7 +141,7 @@ def test_every_truncation_is_truncated(tiled):
 
 def test_flipped_payload_byte_is_corrupt(tiled):
     _, sections, data, _ = tiled
-    offset = bs.HEADER_SIZE
+    offset = bs.HEADER_SIZES[1]
     for section in sections:
         start = offset + bs.SECTION_FRAME.size
         for at in range(start, start + len(section.payload)):
@@ -97,9 +155,9 @@ def test_header_errors(tiled):
     data = tiled[2]
     with pytest.raises(bs.NotPaneError):
         bs.parse(b"RIFF" + data[4:])
-    with pytest.raises(bs.NewerVersionError, match=r"format 7\); this pane reads format 1: upgrade pane"):
+    with pytest.raises(bs.NewerVersionError, match=r"format 7\); this pane reads format 2: upgrade pane"):
         bs.parse(data[:4] + b"\x07" + data[5:])
-    for at in range(5, bs.HEADER_SIZE):
+    for at in range(5, bs.HEADER_SIZES[1]):
         with pytest.raises(bs.CorruptError, match="header CRC mismatch"):
             bs.parse(data[:at] + bytes([data[at] ^ 1]) + data[at + 1:])
     with pytest.raises(bs.UnknownModelError, match="5e1f00d2a7c4b389"):
