@@ -20,7 +20,7 @@ let package = Package(
         .target(name: "CPaneJPEGShim", dependencies: ["CJPEG"]),
         // libpng reports errors by longjmp; this shim catches them with setjmp, as the JPEG one does.
         .target(name: "CPanePNGShim", dependencies: ["CPNG", "CZlib"]),
-        .target(name: "PaneImageIO", dependencies: ["CPNG", "CPanePNGShim", "CPaneJPEGShim"]),
+        .target(name: "PaneImageIO", dependencies: ["CPNG", "CPanePNGShim", "CPaneJPEGShim", "CZlib"]),
         .target(name: "PaneMetrics", dependencies: ["PaneImageIO"]),
         .target(name: "CPaneKernels", cSettings: [.unsafeFlags(["-O3"])]),
         .target(name: "PaneKernels", dependencies: ["CPaneKernels"], swiftSettings: release),

@@ -444,6 +444,28 @@ def _read_section(data: bytes, start: int, version: int) -> tuple[Section, int]:
     return Section(Kind(kind), tile, slice_, payload), crc_at + CRC.size
 
 
+def metadata(sections: list[Section]) -> dict[str, bytes]:
+    """The blobs of a file's metadata sections by kind ("icc", "exif", "xmp"), inflated (at most
+    16 MiB each), as Swift's MetadataCodec.decompress."""
+    blobs = {}
+    for s in sections:
+        if s.kind != Kind.METADATA:
+            continue
+        inflater = zlib.decompressobj()
+        try:
+            blob = inflater.decompress(bytes(s.payload), MAX_METADATA_BYTES + 1)
+        except zlib.error as error:
+            raise CorruptError(f"metadata: {error}") from None
+        if len(blob) > MAX_METADATA_BYTES:
+            raise CorruptError(f"metadata holds more than the limit of {MAX_METADATA_BYTES} bytes")
+        if not inflater.eof:
+            raise TruncatedError()
+        if inflater.unused_data:
+            raise CorruptError(f"metadata: {len(inflater.unused_data)} bytes after the zlib stream")
+        blobs[MetadataKind(s.slice).name.lower()] = blob
+    return blobs
+
+
 def compress_alpha(plane: bytes) -> bytes:
     """The zlib stream of an alpha plane (width × height bytes, row-major), as AlphaCodec.compress."""
     return zlib.compress(bytes(plane), 9)

@@ -86,6 +86,8 @@ extension Codec {
         let alpha: [UInt8]?
         /// The colour samples of the tiles coded losslessly, by tile index.
         var lossless: [Int: [UInt8]] = [:]
+        /// What the stream's metadata sections hold.
+        public var metadata = ImageMetadata()
 
         /// ẑ of a one-tile stream.
         public var zHat: IntegerEntropyModel.IntTensor { onlyTile(tiles).zHat }
@@ -95,7 +97,9 @@ extension Codec {
 
     /// The image a decoder will produce from `encoded` (runs g_s).
     public func reconstruction(of encoded: Encoded) -> Image {
-        synthesize(encoded.tiles, header: encoded.header, alpha: encoded.alpha, lossless: encoded.lossless)
+        var image = synthesize(encoded.tiles, header: encoded.header, alpha: encoded.alpha, lossless: encoded.lossless)
+        image.metadata = encoded.metadata
+        return image
     }
 
     /// Encodes `image` exactly: every tile (as `tileGrid` cuts it) a lossless section of its
@@ -108,7 +112,8 @@ extension Codec {
             let samples = Self.tileSamples(image, tile: tile)
             return LosslessCodec.compress(samples, width: tile.width, height: tile.height, channels: channels)
         }
-        let sections = (0..<grid.count).map { Section(kind: .lossless, tile: $0, payload: payloads[$0]) }
+        let sections = Self.metadataSections(image.metadata)
+            + (0..<grid.count).map { Section(kind: .lossless, tile: $0, payload: payloads[$0]) }
         let header = PaneHeader(modelID: modelID, width: image.width, height: image.height,
                                 colorLayout: image.isGrayscale ? .gray : .rgb, hasAlpha: image.alpha != nil,
                                 quality: 100, tileSize: grid.tileSize, sliceCount: network.manifest.slices.count)
@@ -116,7 +121,7 @@ extension Codec {
         var colour: [Int: [UInt8]] = [:]
         for t in 0..<grid.count { colour[t] = Self.tileSamples(image, tile: grid.tile(t), alpha: false) }
         return Encoded(bytes: bytes, header: header, tiles: (0..<grid.count).map { zeroLatents(grid.tile($0)) },
-                       alpha: image.alpha, lossless: colour)
+                       alpha: image.alpha, lossless: colour, metadata: image.metadata)
     }
 
     /// A tile's samples, row-major, interleaved: colour, then alpha when the image has it and `alpha`.
@@ -155,6 +160,8 @@ extension Codec {
         let grid: TileGrid
         /// Per tile: `M × paddedHeight/16 × paddedWidth/16`.
         let latents: [Tensor]
+        /// Written into the stream's metadata sections.
+        var metadata = ImageMetadata()
     }
 
     /// Called after each tile of a transform with (tiles done, tiles).
@@ -172,7 +179,7 @@ extension Codec {
                              width: tile.paddedWidth / 16, height: tile.paddedHeight / 16)
         }
         return Analysis(width: image.width, height: image.height, grayscale: image.isGrayscale,
-                        alpha: image.alpha, grid: grid, latents: latents)
+                        alpha: image.alpha, grid: grid, latents: latents, metadata: image.metadata)
     }
 
     /// Encodes `image` at `quality` ∈ [0, 100] into a `.pane` stream (tiles as in `analyze`).
@@ -191,14 +198,37 @@ extension Codec {
         let coded = try concurrentMap(analysis.latents.count) { t in
             try encodeTile(analysis.latents[t], index: t, gain: gain, tables: tables)
         }
-        var sections = coded.flatMap(\.sections)
+        var sections = Self.metadataSections(analysis.metadata) + coded.flatMap(\.sections)
         if let alpha = analysis.alpha { sections.append(Section(kind: .alpha, payload: AlphaCodec.compress(alpha))) }
         let header = PaneHeader(modelID: modelID, width: analysis.width, height: analysis.height,
                                 colorLayout: analysis.grayscale ? .gray : .rgb, hasAlpha: analysis.alpha != nil,
                                 quality: quality, tileSize: analysis.grid.tileSize,
                                 sliceCount: network.manifest.slices.count)
         let bytes = PaneFile(header: header, sections: sections).serialized()
-        return Encoded(bytes: bytes, header: header, tiles: coded.map(\.latents), alpha: analysis.alpha)
+        return Encoded(bytes: bytes, header: header, tiles: coded.map(\.latents), alpha: analysis.alpha,
+                       metadata: analysis.metadata)
+    }
+
+    /// The metadata sections of `metadata`, in the format's order (ICC, EXIF, XMP).
+    static func metadataSections(_ metadata: ImageMetadata) -> [Section] {
+        [(Section.MetadataKind.icc, metadata.icc), (.exif, metadata.exif), (.xmp, metadata.xmp)].compactMap { kind, blob in
+            blob.map { Section(kind: .metadata, slice: kind.rawValue, payload: MetadataCodec.compress($0)) }
+        }
+    }
+
+    /// The metadata a stream's sections carry.
+    static func metadata(of sections: [Section]) throws -> ImageMetadata {
+        var metadata = ImageMetadata()
+        for s in sections where s.kind == .metadata {
+            let blob = try MetadataCodec.decompress(s.payload)
+            switch Section.MetadataKind(rawValue: s.slice) {
+            case .icc: metadata.icc = blob
+            case .exif: metadata.exif = blob
+            case .xmp: metadata.xmp = blob
+            case nil: break  // PaneFile refused other kinds
+            }
+        }
+        return metadata
     }
 
     /// Everything of `encode` after g_a for a one-tile stream: `y` is g_a's output (before the
@@ -248,6 +278,8 @@ extension Codec {
         public let alpha: [UInt8]?
         /// The colour samples of the tiles coded losslessly, by tile index.
         public var lossless: [Int: [UInt8]] = [:]
+        /// What the metadata sections hold.
+        public var metadata = ImageMetadata()
 
         /// ẑ of a one-tile stream.
         public var zHat: IntegerEntropyModel.IntTensor { onlyTile(tiles).zHat }
@@ -262,7 +294,10 @@ extension Codec {
 
     /// The image of decoded latents (runs g_s): the second half of `decode`.
     public func synthesize(_ latents: Latents, progress: Progress? = nil) -> Image {
-        synthesize(latents.tiles, header: latents.header, alpha: latents.alpha, lossless: latents.lossless, progress: progress)
+        var image = synthesize(latents.tiles, header: latents.header, alpha: latents.alpha, lossless: latents.lossless,
+                               progress: progress)
+        image.metadata = latents.metadata
+        return image
     }
 
     /// Parses `bytes` and runs the entropy decoder and the integer path: ẑ, ŷ per tile (tiles
@@ -319,7 +354,8 @@ extension Codec {
             }
             losslessTiles[t] = colour
         }
-        return Latents(header: header, tiles: tiles, alpha: alpha, lossless: losslessTiles)
+        return Latents(header: header, tiles: tiles, alpha: alpha, lossless: losslessTiles,
+                       metadata: try Self.metadata(of: file.sections))
     }
 
     /// g_s tile by tile, each from its latent plus `TileGrid.halo / 16` latent rows and columns of

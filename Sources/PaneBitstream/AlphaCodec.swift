@@ -95,3 +95,14 @@ enum Zlib {
         }
     }
 }
+
+/// The payload of a metadata section (`Format.swift`): the blob compressed with zlib at level 9.
+public enum MetadataCodec {
+    public static func compress(_ blob: [UInt8]) -> [UInt8] { Zlib.compress(blob) }
+
+    /// The blob of a payload, at most 16 MiB.
+    /// - Throws: `.truncated` / `.corrupt` for invalid zlib data or a blob over the limit.
+    public static func decompress(_ payload: [UInt8]) throws -> [UInt8] {
+        try Zlib.inflate(payload, count: Format.maxMetadataBytes, atMost: true, what: "metadata")
+    }
+}

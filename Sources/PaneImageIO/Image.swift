@@ -13,6 +13,8 @@ public struct Image: Equatable, Sendable {
     public let pixels: [UInt8]
     /// Opacity per pixel, `alpha[y * width + x]`, 255 opaque; nil when the source had none.
     public let alpha: [UInt8]?
+    /// The colour profile, EXIF and XMP of the file it came from (written back by `encoded(as:)`).
+    public var metadata = ImageMetadata()
 
     /// True for one-channel images, which Pane decodes back to gray.
     public var isGrayscale: Bool { channels == 1 }

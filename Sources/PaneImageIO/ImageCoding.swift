@@ -9,21 +9,35 @@ extension Image {
     /// progressive, gray or colour (RGB out); CMYK is refused.
     /// - Throws: `ImageIOError` — `.empty`, `.unsupportedFormat`, `.tooLarge` (checked on
     ///   the header, before pixel memory is allocated), `.truncated`, `.corrupt`, `.unsupported`.
-    public init(decoding bytes: some ContiguousBytes, limits: ImageLimits = ImageLimits()) throws {
+    ///
+    /// The file's ICC profile, EXIF and XMP land in `metadata`. With `orient` (the default) the
+    /// image is turned as its EXIF orientation says, so it is what a viewer shows, and the EXIF
+    /// kept says orientation 1.
+    public init(decoding bytes: some ContiguousBytes, limits: ImageLimits = ImageLimits(), orient: Bool = true) throws {
         self = try bytes.withUnsafeBytes { raw in
             guard raw.count > 0 else { throw ImageIOError.empty }
+            var image: Image
             switch ImageFormat.sniff(raw) {
-            case .png: return try PNGCodec.decode(raw, limits: limits)
-            case .jpeg: return try JPEGCodec.decode(raw, limits: limits)
+            case .png:
+                image = try PNGCodec.decode(raw, limits: limits)
+                image.metadata = MetadataReader.png(raw)
+            case .jpeg:
+                image = try JPEGCodec.decode(raw, limits: limits)
+                image.metadata = MetadataReader.jpeg(raw)
             case nil: throw ImageIOError.unsupportedFormat
             }
+            if orient, let exif = image.metadata.exif, let orientation = EXIFOrientation.value(in: exif), orientation != 1 {
+                image = image.applyingOrientation(orientation)
+                image.metadata.exif = EXIFOrientation.settingTopLeft(exif)
+            }
+            return image
         }
     }
 
     /// Reads and decodes the file at `path`, as `init(decoding:limits:)` does.
     /// - Throws: `ImageIOError.io` when the file cannot be read, else as `init(decoding:limits:)`.
-    public init(contentsOfFile path: String, limits: ImageLimits = ImageLimits()) throws {
-        try self.init(decoding: FileIO.contents(ofFile: path), limits: limits)
+    public init(contentsOfFile path: String, limits: ImageLimits = ImageLimits(), orient: Bool = true) throws {
+        try self.init(decoding: FileIO.contents(ofFile: path), limits: limits, orient: orient)
     }
 
     /// Threads a PNG encode may use (its rows are deflated in bands); the codec's thread setting
@@ -33,11 +47,23 @@ extension Image {
     /// The image encoded as `encoding` says.
     /// - Throws: `ImageIOError.unsupported` for alpha in a JPEG or a JPEG over 65500 pixels per side,
     ///   `.failed` when the codec library fails (out of memory).
+    ///   `metadata` goes into the file too (see `metadataNotWritten(as:)` for what cannot).
     public func encoded(as encoding: ImageEncoding) throws -> Data {
         switch encoding {
-        case .png: return try PNGCodec.encode(self)
-        case .jpeg(let options): return try JPEGCodec.encode(self, options: options)
+        case .png:
+            let png = try PNGCodec.encode(self)
+            return metadata.isEmpty ? png : Data(MetadataWriter.png([UInt8](png), metadata))
+        case .jpeg(let options):
+            let jpeg = try JPEGCodec.encode(self, options: options)
+            return metadata.isEmpty ? jpeg : Data(MetadataWriter.jpeg([UInt8](jpeg), metadata).bytes)
         }
+    }
+
+    /// The metadata blobs `encoded(as:)` leaves out because the format cannot hold them (JPEG
+    /// segments: EXIF over 64 KB, XMP over 64 KB, ICC over 16 MB), e.g. ["XMP"].
+    public func metadataNotWritten(as encoding: ImageEncoding) -> [String] {
+        guard case .jpeg = encoding, !metadata.isEmpty else { return [] }
+        return MetadataWriter.jpeg([0xFF, 0xD8, 0xFF, 0xD9], metadata).dropped
     }
 
     /// Encodes the image and writes it to `path` atomically: the bytes go to a

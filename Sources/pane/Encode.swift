@@ -66,6 +66,9 @@ struct Encode: ParsableCommand {
     @Flag(name: .long, help: "Keep every pixel exactly (PNG's row filters and zlib per tile, no network).")
     var lossless = false
 
+    @Option(name: .long, help: ArgumentHelp("Metadata to keep: all (ICC profile, EXIF, XMP), icc, or none.", valueName: "all|icc|none"))
+    var metadata: MetadataChoice = .all
+
     @Flag(name: .long, help: "Also decode and print PSNR / MS-SSIM of the result.")
     var verbose = false
 
@@ -85,7 +88,8 @@ struct Encode: ParsableCommand {
 
     func run() throws {
         try out.checkWritable(input: input)
-        let image = try Image(contentsOfFile: input)
+        var image = try Image(contentsOfFile: input)
+        image.metadata = metadata.kept(of: image.metadata)
         let codec = try modelOptions.loadCodec()
         let start = Date()
         let progress = TileProgress.onTerminal(label: "analysing")
@@ -138,8 +142,12 @@ struct Decode: ParsableCommand {
         switch ext {
         case "jpg", "jpeg":
             guard image.alpha == nil else { throw ValidationError("JPEG cannot hold the image's alpha; write PNG") }
-            try image.write(toFile: out.output, as: .jpeg(JPEGOptions(quality: 95)))
+            let encoding = ImageEncoding.jpeg(JPEGOptions(quality: 95))
+            let dropped = image.metadataNotWritten(as: encoding)
+            if !dropped.isEmpty { note("note: \(dropped.joined(separator: ", ")) too large for a JPEG segment, left out") }
+            try image.write(toFile: out.output, as: encoding)
         case "ppm", "pgm":
+            if !image.metadata.isEmpty { note("note: PPM holds no metadata; \(image.metadata.summary) left out") }
             try FileIO.writeAtomically(Data(netpbm(image)), to: out.output)
         default:
             try image.write(toFile: out.output, as: .png)
@@ -150,6 +158,19 @@ struct Decode: ParsableCommand {
     private func netpbm(_ image: Image) -> [UInt8] {
         let magic = image.isGrayscale ? "P5" : "P6"
         return Array("\(magic)\n\(image.width) \(image.height)\n255\n".utf8) + image.pixels
+    }
+}
+
+/// Which metadata `encode` keeps (cjxl keeps all by default, as here).
+enum MetadataChoice: String, ExpressibleByArgument, CaseIterable {
+    case all, icc, none
+
+    func kept(of metadata: ImageMetadata) -> ImageMetadata {
+        switch self {
+        case .all: return metadata
+        case .icc: return ImageMetadata(icc: metadata.icc)
+        case .none: return ImageMetadata()
+        }
     }
 }
 

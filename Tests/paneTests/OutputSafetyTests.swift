@@ -83,3 +83,39 @@ import Glibc
         return path
     }
 }
+
+/// `--metadata` on the command line: kept by default, stripped with none, listed by info.
+@Suite struct MetadataCLITests {
+    static let input = CLI.root.appendingPathComponent("Tests/PaneImageIOTests/Fixtures/metadata/all.jpg").path
+
+    func scratch(_ name: String) -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("pane-meta-\(UUID().uuidString)-\(name)").path
+    }
+
+    func chunks(_ path: String) throws -> [String] {
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        return ["iCCP", "eXIf", "iTXt"].filter { bytes.firstRange(of: Array($0.utf8)) != nil }
+    }
+
+    @Test(arguments: [("all", ["iCCP", "eXIf", "iTXt"]), ("icc", ["iCCP"]), ("none", [])])
+    func metadataChoice(_ choice: String, _ expected: [String]) throws {
+        let stream = scratch("s.pane"), png = scratch("d.png")
+        defer { unlink(stream); unlink(png) }
+        let e = try CLI.run(["encode", Self.input, "-o", stream, "--metadata", choice])
+        #expect(e.status == 0, "stderr: \(e.stderr)")
+        #expect(try CLI.run(["decode", stream, "-o", png]).status == 0)
+        #expect(try chunks(png) == expected)
+        let info = try CLI.run(["info", stream, "--json"])
+        let obj = try JSONSerialization.jsonObject(with: Data(info.stdout.utf8)) as? [String: Any]
+        let listed = (obj?["metadata"] as? [String: Any])?.keys.sorted() ?? []
+        #expect(listed == ["exif", "icc", "xmp"].filter { expected.contains(["icc": "iCCP", "exif": "eXIf", "xmp": "iTXt"][$0]!) })
+    }
+
+    @Test func ppmOutputSaysWhatItDrops() throws {
+        let stream = scratch("s.pane"), ppm = scratch("d.ppm")
+        defer { unlink(stream); unlink(ppm) }
+        #expect(try CLI.run(["encode", Self.input, "-o", stream]).status == 0)
+        let d = try CLI.run(["decode", stream, "-o", ppm])
+        #expect(d.status == 0 && d.stderr.contains("PPM holds no metadata"), "stderr: \(d.stderr)")
+    }
+}

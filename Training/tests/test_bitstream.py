@@ -71,6 +71,9 @@ def test_version_2_round_trip_with_metadata_and_a_lossless_tile(mixed):
     for length in range(len(data)):
         with pytest.raises(bs.TruncatedError):
             bs.parse(data[:length])
+    assert bs.metadata(sections) == {"icc": b"icc profile bytes" * 3, "xmp": b"<x:xmpmeta/>"}
+    with pytest.raises(bs.CorruptError):
+        bs.metadata([bs.Section(bs.Kind.METADATA, 0, 1, b"\x78\x9c\xff")])
     # Metadata is optional: the file without it is whole.
     assert bs.parse(bs.serialize(header, sections[2:]))[1] == sections[2:]
 
