@@ -516,24 +516,38 @@ def _predict(kind: int, row: bytearray, above, i: int, c: int) -> int:
     return 0
 
 
-def compress_lossless(samples: bytes, width: int, height: int, channels: int) -> bytes:
-    """A lossless tile payload (method 0): per row the PNG filter of least sum of |signed byte|,
-    zlib level 9 — byte-identical to Swift's LosslessCodec.compress."""
-    assert len(samples) == width * height * channels and channels in (1, 2, 3, 4)
+MAX_TRIED_PIXELS = 256 * 256
+
+
+def _filtered(samples: bytes, width: int, height: int, channels: int, fixed: int | None) -> bytes:
     stride = width * channels
     out = bytearray()
     for y in range(height):
         row = samples[y * stride:(y + 1) * stride]
         above = samples[(y - 1) * stride:y * stride] if y > 0 else None
         best = None
-        for kind in range(5):
+        for kind in (range(5) if fixed is None else (fixed,)):
             filtered = bytes((row[i] - _predict(kind, row, above, i, channels)) & 255 for i in range(stride))
             cost = sum(v if v < 128 else 256 - v for v in filtered)
             if best is None or cost < best[0]:
                 best = (cost, kind, filtered)
         out.append(best[1])
         out += best[2]
-    return bytes([0]) + zlib.compress(bytes(out), 9)
+    return bytes(out)
+
+
+def compress_lossless(samples: bytes, width: int, height: int, channels: int) -> bytes:
+    """A lossless tile payload (method 0), byte-identical to Swift's LosslessCodec.compress: per row
+    the PNG filter of least sum of |signed byte|, zlib level 9; tiles of at most MAX_TRIED_PIXELS
+    also try one filter for every row and keep the smallest (the first of equals)."""
+    assert len(samples) == width * height * channels and channels in (1, 2, 3, 4)
+    best = zlib.compress(_filtered(samples, width, height, channels, None), 9)
+    if width * height <= MAX_TRIED_PIXELS:
+        for kind in range(5):
+            candidate = zlib.compress(_filtered(samples, width, height, channels, kind), 9)
+            if len(candidate) < len(best):
+                best = candidate
+    return bytes([0]) + best
 
 
 def decompress_lossless(payload: bytes, width: int, height: int, channels: int) -> bytes:

@@ -162,6 +162,9 @@ extension Codec {
         let latents: [Tensor]
         /// Written into the stream's metadata sections.
         var metadata = ImageMetadata()
+        /// The tiles the network may not serve (`Fallback.isCandidate`): their samples, alpha
+        /// included and without, for the lossless fallback of `encode(_:quality:)`.
+        var fallbackCandidates: [Int: Fallback.Samples] = [:]
     }
 
     /// Called after each tile of a transform with (tiles done, tiles).
@@ -178,8 +181,14 @@ extension Codec {
             return Self.crop(y, x: (tile.x - region.x) / 16, y: (tile.y - region.y) / 16,
                              width: tile.paddedWidth / 16, height: tile.paddedHeight / 16)
         }
+        var candidates: [Int: Fallback.Samples] = [:]
+        for tile in grid.tiles where Fallback.isCandidate(image, tile: tile) {
+            candidates[tile.index] = Fallback.Samples(withAlpha: Self.tileSamples(image, tile: tile),
+                                                      colour: Self.tileSamples(image, tile: tile, alpha: false))
+        }
         return Analysis(width: image.width, height: image.height, grayscale: image.isGrayscale,
-                        alpha: image.alpha, grid: grid, latents: latents, metadata: image.metadata)
+                        alpha: image.alpha, grid: grid, latents: latents, metadata: image.metadata,
+                        fallbackCandidates: candidates)
     }
 
     /// Encodes `image` at `quality` ∈ [0, 100] into a `.pane` stream (tiles as in `analyze`).
@@ -198,15 +207,38 @@ extension Codec {
         let coded = try concurrentMap(analysis.latents.count) { t in
             try encodeTile(analysis.latents[t], index: t, gain: gain, tables: tables)
         }
-        var sections = Self.metadataSections(analysis.metadata) + coded.flatMap(\.sections)
-        if let alpha = analysis.alpha { sections.append(Section(kind: .alpha, payload: AlphaCodec.compress(alpha))) }
-        let header = PaneHeader(modelID: modelID, width: analysis.width, height: analysis.height,
-                                colorLayout: analysis.grayscale ? .gray : .rgb, hasAlpha: analysis.alpha != nil,
-                                quality: quality, tileSize: analysis.grid.tileSize,
-                                sliceCount: network.manifest.slices.count)
+        var tileSections = coded.map(\.sections)
+        var tiles = coded.map(\.latents)
+        var lossless: [Int: [UInt8]] = [:]
+        if !analysis.fallbackCandidates.isEmpty {
+            let lossy = synthesize(tiles, header: header(analysis, quality: quality), alpha: analysis.alpha)
+            let channels = (analysis.grayscale ? 1 : 3) + (analysis.alpha == nil ? 0 : 1)
+            for (t, samples) in analysis.fallbackCandidates.sorted(by: { $0.key < $1.key }) {
+                let tile = analysis.grid.tile(t)
+                let payload = LosslessCodec.compress(samples.withAlpha, width: tile.width, height: tile.height, channels: channels)
+                let latentBytes = tileSections[t].reduce(0) { $0 + $1.payload.count + 14 }
+                let psnr = Fallback.psnr(samples.colour, Self.tileSamples(lossy, tile: tile, alpha: false))
+                guard payload.count + 14 <= latentBytes || psnr < Fallback.fidelityFloor(quality: quality) else { continue }
+                tileSections[t] = [Section(kind: .lossless, tile: t, payload: payload)]
+                tiles[t] = zeroLatents(tile)
+                lossless[t] = samples.colour
+            }
+        }
+        var sections = Self.metadataSections(analysis.metadata) + tileSections.flatMap { $0 }
+        // The alpha section is needed only while some tile has latents (lossless tiles hold their alpha).
+        if let alpha = analysis.alpha, lossless.count < tiles.count {
+            sections.append(Section(kind: .alpha, payload: AlphaCodec.compress(alpha)))
+        }
+        let header = header(analysis, quality: quality)
         let bytes = PaneFile(header: header, sections: sections).serialized()
-        return Encoded(bytes: bytes, header: header, tiles: coded.map(\.latents), alpha: analysis.alpha,
+        return Encoded(bytes: bytes, header: header, tiles: tiles, alpha: analysis.alpha, lossless: lossless,
                        metadata: analysis.metadata)
+    }
+
+    private func header(_ analysis: Analysis, quality: Double) -> PaneHeader {
+        PaneHeader(modelID: modelID, width: analysis.width, height: analysis.height,
+                   colorLayout: analysis.grayscale ? .gray : .rgb, hasAlpha: analysis.alpha != nil,
+                   quality: quality, tileSize: analysis.grid.tileSize, sliceCount: network.manifest.slices.count)
     }
 
     /// The metadata sections of `metadata`, in the format's order (ICC, EXIF, XMP).

@@ -1,13 +1,32 @@
 /// The payload of a lossless tile section (`Format.swift`, "Lossless tile payload"): method 0,
-/// PNG's five row filters (ISO 15948 §9) chosen per row by least sum of |signed byte|, and zlib
-/// level 9 over the filtered rows. Byte-identical to `Training/bitstream.py`'s `compress_lossless`.
+/// PNG's five row filters (ISO 15948 §9) and zlib level 9 over the filtered rows (filter choice:
+/// `compress`). Byte-identical to `Training/bitstream.py`'s `compress_lossless`.
 public enum LosslessCodec {
     static let methodFilteredZlib: UInt8 = 0
 
-    /// The payload for `samples`: `height` rows of `width × channels` interleaved bytes.
+    /// Tiles of at most this many pixels also try each filter for all rows, keeping the smallest.
+    public static let maxTriedPixels = 256 * 256
+
+    /// The payload for `samples`: `height` rows of `width × channels` interleaved bytes. The rows
+    /// are filtered per row by least sum of |signed byte| (PNG's heuristic) and deflated at level
+    /// 9; tiles of at most `maxTriedPixels` also try one filter for every row (0…4) and keep the
+    /// smallest payload (the first of equals).
     /// REQUIRES: `samples.count == width * height * channels`, channels 1…4 (colour, then alpha).
     public static func compress(_ samples: [UInt8], width: Int, height: Int, channels: Int) -> [UInt8] {
         precondition(samples.count == width * height * channels && (1...4).contains(channels))
+        var best = Zlib.compress(filtered(samples, width: width, height: height, channels: channels, fixed: nil))
+        if width * height <= maxTriedPixels {
+            for filter in UInt8(0)...4 {
+                let candidate = Zlib.compress(filtered(samples, width: width, height: height, channels: channels, fixed: filter))
+                if candidate.count < best.count { best = candidate }
+            }
+        }
+        return [methodFilteredZlib] + best
+    }
+
+    /// The filtered rows, each led by its filter byte: `fixed` for every row, or per row the
+    /// filter of least sum of |signed byte|.
+    static func filtered(_ samples: [UInt8], width: Int, height: Int, channels: Int, fixed: UInt8?) -> [UInt8] {
         let stride = width * channels
         var filtered = [UInt8](repeating: 0, count: height * (stride + 1))
         var candidate = [UInt8](repeating: 0, count: stride)
@@ -18,7 +37,7 @@ public enum LosslessCodec {
                 let above = y > 0 ? row - stride : nil
                 var bestFilter: UInt8 = 0
                 var bestCost = Int.max
-                for filter in UInt8(0)...4 {
+                for filter in fixed.map({ $0...$0 }) ?? UInt8(0)...4 {
                     var cost = 0
                     for i in 0..<stride {
                         let value = row[i] &- predictor(filter, row: row, above: above, i: i, channels: channels)
@@ -36,7 +55,7 @@ public enum LosslessCodec {
                 filtered.replaceSubrange(start + 1..<start + 1 + stride, with: best)
             }
         }
-        return [methodFilteredZlib] + Zlib.compress(filtered)
+        return filtered
     }
 
     /// The `width × height × channels` samples of a payload; inflates no more than they take.

@@ -75,3 +75,48 @@ import PaneImageIO
         #expect(decoded.alpha == image.alpha)
     }
 }
+
+/// The lossless fallback of the default encoder: graphics the network does not serve come out
+/// exact or above the fidelity floor; photos are not looked at.
+@Suite struct FallbackTests {
+    static let codec = Conformance.codec
+
+    @Test func everyFixtureImageAtQ90IsAbove30dBOrExact() throws {
+        var worst = Double.infinity
+        for (name, image) in LosslessTests.images {
+            let encoded = try Self.codec.encode(image, quality: 90)
+            let decoded = try Self.codec.decode(encoded.bytes)
+            let psnr = Fallback.psnr(image.pixels, decoded.pixels)
+            #expect(psnr >= 30, "\(name): \(psnr) dB")
+            #expect(decoded.alpha == image.alpha, "\(name): alpha is always exact")
+            worst = min(worst, psnr)
+        }
+        #expect(worst >= Fallback.fidelityFloor(quality: 90) - 0.5)
+    }
+
+    @Test func aCheckerboardFallsBackToLossless() throws {
+        let colours: [[UInt8]] = [[255, 0, 0], [0, 255, 0], [0, 0, 255], [255, 255, 0]]
+        var pixels: [UInt8] = []
+        for y in 0..<32 { for x in 0..<32 { pixels += colours[(x / 4 + y / 4) % 4] } }
+        let image = Image(width: 32, height: 32, channels: 3, pixels: pixels)
+        let encoded = try Self.codec.encode(image, quality: 90)
+        #expect(try PaneFile(parsing: encoded.bytes).sections.map(\.kind) == [.lossless])
+        #expect(try Self.codec.decode(encoded.bytes).pixels == pixels)
+        #expect(encoded.bytes.count <= 128)
+    }
+
+    /// Photos have large tiles of many colours: no tile is a candidate, so their streams are
+    /// exactly what the network alone writes.
+    @Test func photosAreNotLookedAt() throws {
+        let photo = try Image(contentsOfFile: Repo.root.appendingPathComponent("Samples/kodim23.png").path)
+        let analysis = try Self.codec.analyze(photo)
+        #expect(analysis.fallbackCandidates.isEmpty)
+        let tiled = try Self.codec.analyze(photo, tileSize: 256)
+        #expect(tiled.fallbackCandidates.isEmpty)
+    }
+
+    @Test func floorValues() {
+        #expect(Fallback.fidelityFloor(quality: 90) == 30.2)
+        #expect(Fallback.fidelityFloor(quality: 0) == 23)
+    }
+}
