@@ -46,8 +46,18 @@ static void raise_error(j_common_ptr cinfo, PaneJPEGStatus status) {
     longjmp(error->jump, 1);
 }
 
+// Valid JPEGs of a kind this build of libjpeg does not decode (12-bit samples, the lossless and
+// hierarchical processes) are "unsupported", not "corrupt".
 static void on_error_exit(j_common_ptr cinfo) {
-    raise_error(cinfo, PANE_JPEG_CORRUPT);
+    switch (cinfo->err->msg_code) {
+    case JERR_BAD_PRECISION:
+    case JERR_SOF_UNSUPPORTED:
+    case JERR_NOT_COMPILED:
+        raise_error(cinfo, PANE_JPEG_UNSUPPORTED);
+        break;
+    default:
+        raise_error(cinfo, PANE_JPEG_CORRUPT);
+    }
 }
 
 // Level -1 is a warning. Those below mean the decoded pixels would be partly

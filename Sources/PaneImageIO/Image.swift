@@ -15,6 +15,9 @@ public struct Image: Equatable, Sendable {
     public let alpha: [UInt8]?
     /// The colour profile, EXIF and XMP of the file it came from (written back by `encoded(as:)`).
     public var metadata = ImageMetadata()
+    /// What reading changed about the file's content, one line each, for the user to be told
+    /// (16-bit samples reduced to 8 bits, an animated PNG's later frames left out).
+    public var readingNotes: [String] = []
 
     /// True for one-channel images, which Pane decodes back to gray.
     public var isGrayscale: Bool { channels == 1 }

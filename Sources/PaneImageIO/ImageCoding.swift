@@ -20,7 +20,9 @@ extension Image {
             switch ImageFormat.sniff(raw) {
             case .png:
                 image = try PNGCodec.decode(raw, limits: limits)
-                image.metadata = MetadataReader.png(raw)
+                let chunks = MetadataReader.pngChunks(raw)
+                image.metadata = chunks.metadata
+                if chunks.animated { image.readingNotes.append("animated PNG: only its first frame is kept") }
             case .jpeg:
                 image = try JPEGCodec.decode(raw, limits: limits)
                 image.metadata = MetadataReader.jpeg(raw)

@@ -33,8 +33,12 @@ public struct ImageMetadata: Equatable, Sendable {
 enum MetadataReader {
     /// The metadata chunks of a PNG (walked directly, CRCs not needed: libpng checks the file).
     /// Malformed or oversized metadata chunks are skipped, never an error: the pixels decide.
-    static func png(_ bytes: UnsafeRawBufferPointer) -> ImageMetadata {
+    static func png(_ bytes: UnsafeRawBufferPointer) -> ImageMetadata { pngChunks(bytes).metadata }
+
+    /// The metadata, and whether an `acTL` chunk makes it an animated PNG.
+    static func pngChunks(_ bytes: UnsafeRawBufferPointer) -> (metadata: ImageMetadata, animated: Bool) {
         var metadata = ImageMetadata()
+        var animated = false
         var offset = 8
         while offset + 12 <= bytes.count {
             let length = Int(bigEndianUInt32(bytes, at: offset))
@@ -52,14 +56,16 @@ enum MetadataReader {
                 if length <= ImageMetadata.maxBlobBytes { metadata.exif = Array(data) }
             case "iTXt" where metadata.xmp == nil:
                 metadata.xmp = xmpText(Array(data))
+            case "acTL":
+                animated = true
             case "IEND":
-                return metadata
+                return (metadata, animated)
             default:
                 break
             }
             offset = start + length + 4
         }
-        return metadata
+        return (metadata, animated)
     }
 
     /// The keyword "XML:com.adobe.xmp" of an iTXt chunk, its text inflated if compressed.

@@ -28,7 +28,9 @@ enum PNGCodec {
             initialized = result.status == PANE_PNG_OK ? count : 0
         }
         guard result.status == PANE_PNG_OK else { throw error(result) }
-        return Image(width: width, height: height, interleaved: samples, channels: channels)
+        var image = Image(width: width, height: height, interleaved: samples, channels: channels)
+        if info.sourceBitDepth == 16 { image.readingNotes.append("16-bit samples reduced to 8 bits") }
+        return image
     }
 
     /// Bands of rows deflated on up to `Image.encodingThreads` threads (at least 64 rows and

@@ -89,6 +89,7 @@ struct Encode: ParsableCommand {
     func run() throws {
         try out.checkWritable(input: input)
         var image = try Image(contentsOfFile: input)
+        for line in image.readingNotes { note("note: \(input): \(line)") }
         image.metadata = metadata.kept(of: image.metadata)
         let codec = try modelOptions.loadCodec()
         let start = Date()
@@ -130,6 +131,10 @@ struct Decode: ParsableCommand {
 
     @OptionGroup var modelOptions: ModelOptions
 
+    func validate() throws {
+        _ = try OutputKind(path: out.output)
+    }
+
     func run() throws {
         try out.checkWritable(input: input)
         let bytes = [UInt8](try FileIO.contents(ofFile: input))
@@ -138,18 +143,17 @@ struct Decode: ParsableCommand {
         let show: Codec.Progress? = progress.map { p in { done, total in p.show(done, total) } }
         let image = try codec.decode(bytes, progress: show)
         progress?.clear()
-        let ext = URL(fileURLWithPath: out.output).pathExtension.lowercased()
-        switch ext {
-        case "jpg", "jpeg":
+        switch try OutputKind(path: out.output) {
+        case .jpeg:
             guard image.alpha == nil else { throw ValidationError("JPEG cannot hold the image's alpha; write PNG") }
             let encoding = ImageEncoding.jpeg(JPEGOptions(quality: 95))
             let dropped = image.metadataNotWritten(as: encoding)
             if !dropped.isEmpty { note("note: \(dropped.joined(separator: ", ")) too large for a JPEG segment, left out") }
             try image.write(toFile: out.output, as: encoding)
-        case "ppm", "pgm":
+        case .netpbm:
             if !image.metadata.isEmpty { note("note: PPM holds no metadata; \(image.metadata.summary) left out") }
             try FileIO.writeAtomically(Data(netpbm(image)), to: out.output)
-        default:
+        case .png:
             try image.write(toFile: out.output, as: .png)
         }
     }
@@ -158,6 +162,29 @@ struct Decode: ParsableCommand {
     private func netpbm(_ image: Image) -> [UInt8] {
         let magic = image.isGrayscale ? "P5" : "P6"
         return Array("\(magic)\n\(image.width) \(image.height)\n255\n".utf8) + image.pixels
+    }
+}
+
+/// The image file `decode` (and `preview -o`) writes, by the output's extension.
+enum OutputKind {
+    case png, jpeg, netpbm
+
+    /// - Throws: `ValidationError` naming the extensions there are, for any other.
+    init(path: String, netpbm allowed: Bool = true) throws {
+        // Standard output, a device or a FIFO (e.g. /dev/null) has no extension: PNG.
+        var status = stat()
+        if path == FileIO.standardStream || (stat(path, &status) == 0 && [S_IFCHR, S_IFIFO].contains(status.st_mode & S_IFMT)) {
+            self = .png
+            return
+        }
+        switch URL(fileURLWithPath: path).pathExtension.lowercased() {
+        case "png": self = .png
+        case "jpg", "jpeg": self = .jpeg
+        case "ppm" where allowed, "pgm" where allowed: self = .netpbm
+        case let ext:
+            let known = allowed ? ".png, .jpg / .jpeg, .ppm / .pgm" : ".png, .jpg / .jpeg"
+            throw ValidationError("\(path): \(ext.isEmpty ? "no extension" : "unsupported extension ." + ext); write \(known), or - for PNG on standard output")
+        }
     }
 }
 

@@ -34,6 +34,7 @@ struct Preview: ParsableCommand {
 
     func validate() throws {
         guard (0...100).contains(quality) else { throw ValidationError("--quality must be within 0…100, got \(quality)") }
+        if let output { _ = try OutputKind(path: output, netpbm: false) }
     }
 
     func run() throws {
@@ -46,8 +47,7 @@ struct Preview: ParsableCommand {
         let p = try psnr(image, result.image)
         let ms = (image.width >= 161 && image.height >= 161) ? try msSSIM(image, result.image) : nil
         if let output {
-            let ext = URL(fileURLWithPath: output).pathExtension.lowercased()
-            let encoding: ImageEncoding = (ext == "jpg" || ext == "jpeg") ? .jpeg(JPEGOptions(quality: 95)) : .png
+            let encoding: ImageEncoding = try OutputKind(path: output, netpbm: false) == .jpeg ? .jpeg(JPEGOptions(quality: 95)) : .png
             try result.image.write(toFile: output, as: encoding)
         }
         // The report goes to standard error when the image goes to standard output.

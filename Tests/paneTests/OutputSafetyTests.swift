@@ -119,3 +119,25 @@ import Glibc
         #expect(d.status == 0 && d.stderr.contains("PPM holds no metadata"), "stderr: \(d.stderr)")
     }
 }
+
+/// Outputs by extension, and notices for what reading changes.
+@Suite struct HonestFormatCLITests {
+    @Test func unknownOutputExtensionIsRefusedNamingTheKnownOnes() throws {
+        let stream = CLI.root.appendingPathComponent("Tests/PaneModelTests/Fixtures/releases/pane-121k.pane").path
+        for output in ["/tmp/pane-x.webp", "/tmp/pane-noext"] {
+            let r = try CLI.run(["decode", stream, "-o", output])
+            #expect(r.status != 0 && r.stderr.contains(".png, .jpg"), "stderr: \(r.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: output))
+        }
+        let p = try CLI.run(["preview", CLI.fixtures.appendingPathComponent("small.png").path, "-o", "/tmp/pane-x.ppm"])
+        #expect(p.status != 0 && p.stderr.contains(".png, .jpg"))
+    }
+
+    @Test func sixteenBitInputIsNoted() throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("pane-16-\(UUID().uuidString).pane").path
+        defer { unlink(out) }
+        let input = CLI.root.appendingPathComponent("Tests/PaneImageIOTests/Fixtures/rgb16.png").path
+        let r = try CLI.run(["encode", input, "-o", out])
+        #expect(r.status == 0 && r.stderr.contains("16-bit samples reduced to 8 bits"), "stderr: \(r.stderr)")
+    }
+}
