@@ -10,10 +10,10 @@ import PaneImageIO
     static let codec = Conformance.codec
     static let imageFixtures = Repo.root.appendingPathComponent("Tests/PaneImageIOTests/Fixtures")
 
-    /// Every PNG of the image fixtures (PngSuite and Pane's own) that decodes; the broken ones are refused by reading.
+    /// Every PNG of the image fixtures (PngSuite, the generated graphics, Pane's own) that decodes; the broken ones are refused by reading.
     static let images: [(String, Image)] = {
         var found: [(String, Image)] = []
-        for dir in [imageFixtures.appendingPathComponent("pngsuite"), imageFixtures] {
+        for dir in [imageFixtures.appendingPathComponent("pngsuite"), imageFixtures.appendingPathComponent("graphics"), imageFixtures] {
             let names = (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []
             for name in names.sorted() where name.hasSuffix(".png") && name != "huge.png" {
                 if let image = try? Image(contentsOfFile: dir.appendingPathComponent(name).path) { found.append((name, image)) }
