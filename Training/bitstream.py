@@ -539,10 +539,16 @@ def _filtered(samples: bytes, width: int, height: int, channels: int, fixed: int
 def compress_lossless(samples: bytes, width: int, height: int, channels: int) -> bytes:
     """A lossless tile payload (method 0), byte-identical to Swift's LosslessCodec.compress: per row
     the PNG filter of least sum of |signed byte|, zlib level 9; tiles of at most MAX_TRIED_PIXELS
-    also try one filter for every row and keep the smallest (the first of equals)."""
+    also try those rows with the Z_FILTERED strategy and one filter for every row, and keep the
+    smallest (the first of equals, in that order)."""
     assert len(samples) == width * height * channels and channels in (1, 2, 3, 4)
-    best = zlib.compress(_filtered(samples, width, height, channels, None), 9)
+    rows = _filtered(samples, width, height, channels, None)
+    best = zlib.compress(rows, 9)
     if width * height <= MAX_TRIED_PIXELS:
+        deflater = zlib.compressobj(9, zlib.DEFLATED, 15, 8, zlib.Z_FILTERED)
+        strategy = deflater.compress(rows) + deflater.flush()
+        if len(strategy) < len(best):
+            best = strategy
         for kind in range(5):
             candidate = zlib.compress(_filtered(samples, width, height, channels, kind), 9)
             if len(candidate) < len(best):

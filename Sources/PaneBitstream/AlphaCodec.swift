@@ -21,6 +21,29 @@ public enum AlphaCodec {
 /// and strategy (byte-identical to Python's `zlib.compress(data, 9)` with the same zlib), and
 /// inflating that never allocates past what the caller expects.
 enum Zlib {
+    /// Level 9, window 15, memory level 8 and the `Z_FILTERED` strategy: Python's
+    /// `zlib.compressobj(9, zlib.DEFLATED, 15, 8, zlib.Z_FILTERED)`.
+    static func compressFiltered(_ data: [UInt8]) -> [UInt8] {
+        var stream = z_stream()
+        guard deflateInit2_(&stream, 9, Z_DEFLATED, 15, 8, Z_FILTERED, zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+            preconditionFailure("zlib deflateInit2 failed")
+        }
+        defer { deflateEnd(&stream) }
+        var output = [UInt8](repeating: 0, count: Int(deflateBound(&stream, uLong(data.count))))
+        let produced = data.withUnsafeBufferPointer { input in
+            output.withUnsafeMutableBufferPointer { out -> Int in
+                stream.next_in = UnsafeMutablePointer(mutating: input.baseAddress)
+                stream.avail_in = UInt32(input.count)
+                stream.next_out = out.baseAddress
+                stream.avail_out = UInt32(out.count)
+                let status = deflate(&stream, Z_FINISH)
+                precondition(status == Z_STREAM_END, "zlib deflate failed with status \(status)")
+                return out.count - Int(stream.avail_out)
+            }
+        }
+        return Array(output[..<produced])
+    }
+
     static func compress(_ plane: [UInt8]) -> [UInt8] {
         var capacity = compressBound(uLong(plane.count))
         var output = [UInt8](repeating: 0, count: Int(capacity))

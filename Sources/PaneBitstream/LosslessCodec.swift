@@ -9,13 +9,17 @@ public enum LosslessCodec {
 
     /// The payload for `samples`: `height` rows of `width × channels` interleaved bytes. The rows
     /// are filtered per row by least sum of |signed byte| (PNG's heuristic) and deflated at level
-    /// 9; tiles of at most `maxTriedPixels` also try one filter for every row (0…4) and keep the
-    /// smallest payload (the first of equals).
+    /// 9; tiles of at most `maxTriedPixels` also try those rows deflated with the `Z_FILTERED`
+    /// strategy and one filter for every row (0…4), and keep the smallest payload (the first of
+    /// equals, in that order).
     /// REQUIRES: `samples.count == width * height * channels`, channels 1…4 (colour, then alpha).
     public static func compress(_ samples: [UInt8], width: Int, height: Int, channels: Int) -> [UInt8] {
         precondition(samples.count == width * height * channels && (1...4).contains(channels))
-        var best = Zlib.compress(filtered(samples, width: width, height: height, channels: channels, fixed: nil))
+        let rows = filtered(samples, width: width, height: height, channels: channels, fixed: nil)
+        var best = Zlib.compress(rows)
         if width * height <= maxTriedPixels {
+            let strategy = Zlib.compressFiltered(rows)
+            if strategy.count < best.count { best = strategy }
             for filter in UInt8(0)...4 {
                 let candidate = Zlib.compress(filtered(samples, width: width, height: height, channels: channels, fixed: filter))
                 if candidate.count < best.count { best = candidate }
