@@ -52,7 +52,7 @@ let package = Package(
         .testTarget(name: "PaneBitstreamTests", dependencies: ["PaneBitstream"], exclude: ["Fixtures"]),
         .testTarget(name: "PaneToolsTests", dependencies: ["PaneTools", "Pane", "PaneImageIO", "PaneMetrics"],
                     exclude: ["Fixtures"], swiftSettings: release),
-        .testTarget(name: "paneTests", dependencies: ["pane"], exclude: ["Fixtures"]),
+        .testTarget(name: "paneTests", dependencies: ["pane", "CZlib"], exclude: ["Fixtures"]),
     ],
     // Kernels hand raw buffers to concurrentPerform; Swift 6's Sendable checking cannot see that the slices are disjoint.
     swiftLanguageModes: [.v5]

@@ -81,6 +81,10 @@ PanePNGStatus pane_png_decoder_create(const uint8_t *data, size_t size, PanePNGD
     png_set_read_fn(d->png, d, read_from_memory);
     // PaneImageIO checks its own ImageLimits on the IHDR before calling in here.
     png_set_user_limits(d->png, PNG_UINT_31_MAX, PNG_UINT_31_MAX);
+    // No chunk (or inflated zTXt / iTXt / iCCP text) over 64 MB, and at most 1000 ancillary
+    // chunks: a small hostile file cannot make libpng allocate gigabytes.
+    png_set_chunk_malloc_max(d->png, 64u << 20);
+    png_set_chunk_cache_max(d->png, 1000);
     png_read_info(d->png, d->info);
 
     int colorType = png_get_color_type(d->png, d->info);

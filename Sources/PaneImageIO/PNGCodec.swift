@@ -10,6 +10,7 @@ enum PNGCodec {
         if bytes.count >= 24, bytes[12..<16].elementsEqual("IHDR".utf8) {
             try limits.check(width: Int(bigEndianUInt32(bytes, at: 16)), height: Int(bigEndianUInt32(bytes, at: 20)))
         }
+        try checkChunkLengths(bytes)
         let base = bytes.baseAddress!.assumingMemoryBound(to: UInt8.self)
         var decoder: OpaquePointer?
         var info = PanePNGInfo()
@@ -72,6 +73,18 @@ enum PNGCodec {
         }
         guard status == PANE_PNG_OK, let output else { throw ImageIOError.failed(.png, reason: "out of memory") }
         return Data(bytesNoCopy: output, count: size, deallocator: .custom { pointer, _ in pane_png_free(pointer) })
+    }
+
+    /// Every chunk's length against the bytes left, before libpng allocates a buffer of that
+    /// length: a chunk claiming more than the file holds is `.truncated` at once.
+    static func checkChunkLengths(_ bytes: UnsafeRawBufferPointer) throws {
+        var offset = 8
+        while offset + 12 <= bytes.count {
+            let length = Int(bigEndianUInt32(bytes, at: offset))
+            guard length <= bytes.count - offset - 12 else { throw ImageIOError.truncated(.png) }
+            if bytes[offset + 4..<offset + 8].elementsEqual("IEND".utf8) { return }
+            offset += 12 + length
+        }
     }
 
     private static func error(_ result: (status: PanePNGStatus, message: String)) -> ImageIOError {
