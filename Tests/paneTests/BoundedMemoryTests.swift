@@ -9,27 +9,34 @@ import Glibc
 /// Small hostile inputs cannot make pane allocate gigabytes: each case runs in a child process
 /// whose peak memory (ru_maxrss from wait4) is measured.
 @Suite struct BoundedMemoryTests {
-    /// Runs `pane` with `arguments`, standard error to a file; its exit status, peak resident
-    /// memory in kB and standard error.
+    /// Runs `pane` with `arguments` under a small Python parent, which reports the child's peak
+    /// resident memory (RUSAGE_CHILDREN). Not spawned from the test process itself: Linux carries a
+    /// vfork parent's high-water mark into the child's ru_maxrss, and this process is large.
     static func measured(_ arguments: [String]) throws -> (status: Int32, peakKB: Int, stderr: String) {
-        let errPath = FileManager.default.temporaryDirectory.appendingPathComponent("pane-mem-\(UUID().uuidString).err").path
-        defer { unlink(errPath) }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 2, errPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-        let argv = ([CLI.executable.path] + arguments).map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, CLI.executable.path, &actions, nil, argv, environ)
-        guard spawned == 0 else { throw POSIXError(POSIXErrorCode(rawValue: spawned) ?? .EIO) }
-        var status: Int32 = 0
-        var usage = rusage()
-        while wait4(pid, &status, 0, &usage) < 0 && errno == EINTR {}
-        let exited = status & 0x7F == 0
-        return (exited ? (status >> 8) & 0xFF : 128 + (status & 0x7F), usage.ru_maxrss,
-                (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "")
+        let script = """
+            import resource, subprocess, sys
+            r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            sys.stderr.buffer.write(r.stderr)
+            print(r.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+            """
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", script, CLI.executable.path] + arguments
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        nonisolated(unsafe) var e = Data()
+        let group = DispatchGroup()
+        DispatchQueue.global().async(group: group) { e = err.fileHandleForReading.readDataToEndOfFile() }
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        group.wait()
+        process.waitUntilExit()
+        let fields = String(decoding: o, as: UTF8.self).split(separator: " ").map { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1 }
+        guard process.terminationStatus == 0, fields.count == 2 else {
+            throw POSIXError(.EIO)
+        }
+        return (Int32(fields[0]), fields[1], String(decoding: e, as: UTF8.self))
     }
 
     static func chunk(_ type: String, _ data: [UInt8], claimedLength: UInt32? = nil) -> [UInt8] {
