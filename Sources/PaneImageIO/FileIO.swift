@@ -122,9 +122,12 @@ public enum FileIO {
         let directory = url.deletingLastPathComponent().path
         var descriptor: Int32 = -1
         var temporary = ""
+        // ".NAME.tmp-SUFFIX" must fit a file name (255 bytes) when NAME does: long names are cut.
+        var base = url.lastPathComponent
+        while base.utf8.count > 255 - 19 { base.removeLast() }
         for _ in 0..<8 where descriptor < 0 {
             let suffix = String(UInt64.random(in: 0...UInt64.max), radix: 36)
-            temporary = directory + "/." + url.lastPathComponent + ".tmp-" + suffix
+            temporary = directory + "/." + base + ".tmp-" + suffix
             descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
             if descriptor < 0 && errno != EEXIST { break }
         }

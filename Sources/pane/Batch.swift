@@ -30,7 +30,7 @@ struct Batch: ParsableCommand {
     @Argument(help: ArgumentHelp("Destination directory (created if missing).", valueName: "dst"))
     var destination: String
 
-    @Option(name: [.short, .long], help: "Quality, 0 (smallest) … 100 (best); default 75.")
+    @Option(name: [.short, .long], parsing: .unconditional, help: "Quality, 0 (smallest) … 100 (best); default 75.")
     var quality: Double?
 
     @Option(name: .long, help: "Target bits per pixel for each image (quality found by search).")

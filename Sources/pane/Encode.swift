@@ -49,14 +49,17 @@ struct Encode: ParsableCommand {
 
     @OptionGroup var out: OutputOptions
 
-    @Option(name: [.short, .long], help: "Quality, 0 (smallest) … 100 (best).")
+    @Option(name: [.short, .long], parsing: .unconditional, help: "Quality, 0 (smallest) … 100 (best).")
     var quality: Double?
 
-    @Option(name: .long, help: "Target bits per pixel (quality found by search).")
+    @Option(name: .long, parsing: .unconditional, help: "Target bits per pixel (quality found by search).")
     var bpp: Double?
 
-    @Option(name: .long, help: "Target file size in bytes (quality found by search).")
+    @Option(name: .long, parsing: .unconditional, help: "Target file size in bytes (quality found by search).")
     var size: Int?
+
+    @Flag(name: .long, help: "With --bpp / --size: fail when even quality 0 is over the target (default: a warning).")
+    var strict = false
 
     @Option(name: .long, help: ArgumentHelp(
         "Tile side in pixels: 0 (one tile) or a multiple of 64; default: one tile up to 1 MP, else 512.",
@@ -80,7 +83,7 @@ struct Encode: ParsableCommand {
         }
         if let quality, !(0...100).contains(quality) { throw ValidationError("--quality must be within 0…100, got \(quality)") }
         if let bpp, !(bpp > 0 && bpp < 64) { throw ValidationError("--bpp must be in (0, 64), got \(bpp)") }
-        if let size, size < 64 { throw ValidationError("--size must be at least 64 bytes, got \(size)") }
+        if let size, size < 64 || size > 1 << 40 { throw ValidationError("--size must be within 64 bytes … 1 TiB, got \(size)") }
         if let tileSize, tileSize < 0 || tileSize % 64 != 0 || tileSize > CodecLimits.maxTileSize {
             throw ValidationError("--tile-size must be 0 or a multiple of 64 up to \(CodecLimits.maxTileSize), got \(tileSize)")
         }
@@ -101,6 +104,11 @@ struct Encode: ParsableCommand {
             encoded = try codec.encodeLossless(image, tileSize: tileSize)
         } else if let target = bpp.map({ $0 * Double(image.width * image.height) / 8 }) ?? size.map(Double.init) {
             encoded = try codec.encode(image, targetBytes: Int(target), tileSize: tileSize, progress: show)
+            if Double(encoded.bytes.count) > target {
+                let message = "\(input): even quality 0 takes \(encoded.bytes.count) bytes, over the target of \(Int(target))"
+                if strict { throw ValidationError(message) }
+                note("warning: " + message)
+            }
         } else {
             encoded = try codec.encode(image, quality: quality ?? 75, tileSize: tileSize, progress: show)
         }

@@ -18,7 +18,7 @@ struct Preview: ParsableCommand {
     @Argument(help: "Input image (PNG or JPEG).")
     var input: String
 
-    @Option(name: [.short, .long], help: "Quality, 0 (smallest) … 100 (best).")
+    @Option(name: [.short, .long], parsing: .unconditional, help: "Quality, 0 (smallest) … 100 (best).")
     var quality: Double = 75
 
     @Option(name: .shortAndLong, help: "Write the reconstruction here (.png, or .jpg/.jpeg for JPEG q95; - for PNG on standard output).")

@@ -51,6 +51,10 @@ struct RD: ParsableCommand {
 
     func validate() throws {
         if jobs < 1 { throw ValidationError("--jobs must be at least 1") }
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: output, isDirectory: &isDirectory), !isDirectory.boolValue {
+            throw ValidationError("-o \(output) exists and is not a directory; rd writes a report directory")
+        }
         _ = try paneQualities()
         _ = try codecList()
     }
@@ -116,6 +120,10 @@ struct RD: ParsableCommand {
         if json { print(report.json(), terminator: "") }
         note("pane rd: \(results.images.count) images, \(results.measurements.count) codings in "
              + "\(RDProgress.duration(Date().timeIntervalSince(start))); report in \(output)")
+        if !results.failures.isEmpty {
+            note("pane rd: \(results.failures.count) inputs or codings failed (listed above and in the report)")
+            throw ExitCode.failure
+        }
     }
 
     /// A single input names the set ("kodak", "kodim01.png"); otherwise the count does.

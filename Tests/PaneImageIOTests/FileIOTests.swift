@@ -92,3 +92,13 @@ import Glibc
         #expect(!FileIO.sameFile("-", "-"))
     }
 }
+
+extension FileIOTests {
+    @Test func aLegalLongNameIsWritten() throws {
+        defer { cleanUp() }
+        let name = String(repeating: "é", count: 120) + ".png"  // 244 bytes
+        #expect(name.utf8.count == 244)
+        try FileIO.writeAtomically(Data([1, 2]), to: directory + "/" + name)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory) == [name])
+    }
+}

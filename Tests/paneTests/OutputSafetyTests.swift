@@ -141,3 +141,41 @@ import Glibc
         #expect(r.status == 0 && r.stderr.contains("16-bit samples reduced to 8 bits"), "stderr: \(r.stderr)")
     }
 }
+
+/// One-line errors and warnings for the smaller cases (issue: "Files stay decodable and safe").
+@Suite struct SmallCasesCLITests {
+    let input = CLI.fixtures.appendingPathComponent("small.png").path
+
+    @Test func negativeQualityIsARangeError() throws {
+        let r = try CLI.run(["encode", input, "-o", "/dev/null", "-f", "-q", "-5"])
+        #expect(r.status != 0 && r.stderr.contains("within 0…100, got -5"), "stderr: \(r.stderr)")
+    }
+
+    @Test func hugeSizeIsARangeError() throws {
+        let r = try CLI.run(["encode", input, "-o", "/dev/null", "-f", "--size", "9223372036854775807"])
+        #expect(r.status == 64 && r.stderr.contains("--size must be within"), "status \(r.status): \(r.stderr)")
+    }
+
+    @Test func unreachableSizeWarnsOrFailsWithStrict() throws {
+        let warned = try CLI.run(["encode", input, "-o", "/dev/null", "-f", "--size", "64"])
+        #expect(warned.status == 0 && warned.stderr.contains("warning:") && warned.stderr.contains("over the target of 64"),
+                "stderr: \(warned.stderr)")
+        let strict = try CLI.run(["encode", input, "-o", "/dev/null", "-f", "--size", "64", "--strict"])
+        #expect(strict.status != 0 && strict.stderr.contains("over the target of 64"))
+    }
+
+    @Test func modelDirectoryIsOneLineError() throws {
+        let r = try CLI.run(["encode", input, "-o", "/dev/null", "-f", "--model", "/tmp/"])
+        #expect(r.status != 0 && r.stderr.split(separator: "\n").count == 1 && !r.stderr.contains("NSCocoaErrorDomain"),
+                "stderr: \(r.stderr)")
+    }
+
+    @Test func rdIntoAFileIsRefusedBeforeAnyWork() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("pane-rd-\(UUID().uuidString)").path
+        FileManager.default.createFile(atPath: file, contents: Data("x".utf8))
+        defer { unlink(file) }
+        let r = try CLI.run(["rd", input, "-o", file, "--codecs", "pane", "--qualities", "50"])
+        #expect(r.status != 0 && r.stderr.contains("is not a directory") && !r.stderr.contains("NSCocoaErrorDomain"),
+                "stderr: \(r.stderr)")
+    }
+}
