@@ -101,6 +101,20 @@ def image_seeds():
 
 def model_seeds():
     write("manifest", "tiny.json", TINY.read_bytes())
+    # Geometry edits the loader must refuse (issue "Files stay decodable and safe"): seeds for the
+    # fuzzer to mutate from, one per field.
+    import json
+    tiny = json.loads(TINY.read_text())
+    edits = [("entropy_int", "h_s", 0, "stride", -2), ("entropy_int", "h_s", 0, "stride", 1 << 40),
+             ("entropy_int", "h_s", 0, "padding", 1 << 30), ("entropy_int", "h_s", 0, "kernel", 0),
+             (None, "g_a", 0, "padding", 1), (None, "g_a", 0, "stride", 0), (None, "g_s", 1, "output_padding", 3),
+             (None, "h_a", 0, "in", 1 << 20)]
+    for section, field, index, key, value in edits:
+        edited = json.loads(json.dumps(tiny))
+        layers = edited[section][field] if section else edited[field]
+        if index < len(layers):
+            layers[index][key] = value
+            write("manifest", f"edit_{field}_{index}_{key}.json", json.dumps(edited).encode())
 
     def safetensors(tensors):
         header, data = {}, b""

@@ -84,10 +84,12 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     /// as far as the section frames can be followed.
     public static func repaired(_ bytes: [UInt8], modelID: [UInt8]) -> [UInt8] {
         var b = bytes
-        guard b.count >= 32 else { return b }
+        // The header is 32 bytes in format version 1, 33 in version 2 (the effort byte).
+        let headerSize = b.count > 4 && b[4] == 1 ? 32 : 33
+        guard b.count >= headerSize else { return b }
         b.replaceSubrange(5..<13, with: modelID)
-        putCRC(&b, of: 0..<28, at: 28)
-        var offset = 32
+        putCRC(&b, of: 0..<(headerSize - 4), at: headerSize - 4)
+        var offset = headerSize
         while offset + 10 <= b.count {
             let length = Int(b[offset + 6]) | Int(b[offset + 7]) << 8 | Int(b[offset + 8]) << 16 | Int(b[offset + 9]) << 24
             let end = offset + 10 + length

@@ -313,6 +313,14 @@ extension IntegerEntropyModel {
         }
         func layer(_ name: String, transposed: Bool, cin: Int, cout: Int, k: Int, stride: Int, padding: Int,
                    outputPadding: Int, relu: Bool, requantized: Bool = true) throws -> Layer {
+            // Ranges first: a hostile manifest must not reach the kernels (a stride of −2 or 2^40
+            // hung or aborted them), and the layer must map the sizes the codec relies on.
+            guard (1...(1 << 14)).contains(cin), (1...(1 << 14)).contains(cout), (1...15).contains(k),
+                  (1...8).contains(stride), padding == k / 2,
+                  transposed ? outputPadding == stride - 1 : outputPadding == 0 else {
+                throw ModelError.invalidField(name, "in \(cin), out \(cout), kernel \(k), stride \(stride), padding \(padding), "
+                                              + "output padding \(outputPadding): out of range")
+            }
             let w = try store.smallInts("\(name).weight", transposed ? [cin, cout, k, k] : [cout, cin, k, k])
             let bias = try store.int64s("\(name).bias", [cout])
             guard bias.allSatisfy({ abs($0) < 1 << 40 }) else { throw ModelError.invalidField(name, "bias exceeds 2^40") }
@@ -348,7 +356,20 @@ extension IntegerEntropyModel {
             try layer("int.h_s.\(n)", transposed: l.type == "deconv", cin: l.in, cout: l.out, k: l.kernel,
                       stride: l.stride, padding: l.padding, outputPadding: l.output_padding, relu: l.relu)
         }
+        // h_s chains Nz × 1 × 1 to 2M × 4 × 4 (one ẑ to sixteen latent positions, as g_a / h_a cut them).
+        var (c, h, w) = (config.Nz, 1, 1)
+        for (n, layer) in h_s.enumerated() {
+            guard layer.inChannels == c else {
+                throw ModelError.invalidField("entropy_int.h_s[\(n)]", "takes \(layer.inChannels) channels, the layer before gives \(c)")
+            }
+            (h, w) = layer.outputSize(height: h, width: w)
+            c = layer.outChannels
+        }
+        guard (c, h, w) == (2 * config.M, 4, 4) else {
+            throw ModelError.invalidField("entropy_int.h_s", "maps Nz × 1 × 1 to \(c)×\(h)×\(w), not \(2 * config.M)×4×4")
+        }
         let m = config.M, size = sliceSpec.size, hidden = spec.slice_hidden
+        guard (1...(1 << 12)).contains(hidden) else { throw ModelError.invalidField("entropy_int.slice_hidden", "\(hidden) is out of range") }
         slices = try (0..<sliceSpec.count).map { i in
             let cin = m + size * i
             func pair(_ net: String, _ cin: Int, scale: Bool = false) throws -> (Layer, Layer) {

@@ -107,6 +107,31 @@ final class WeightStore {
 }
 
 extension Sequential {
+    /// The shape a `channels × height × width` input leaves with, checking that each layer takes
+    /// the channels the one before it gives and that no size goes below 1.
+    /// - Throws: `ModelError.invalidField(field, …)` naming the first layer that does not fit.
+    func outputShape(channels: Int, height: Int, width: Int, field: String) throws -> (channels: Int, height: Int, width: Int) {
+        var (c, h, w) = (channels, height, width)
+        for (i, layer) in layers.enumerated() {
+            func takes(_ inChannels: Int) throws {
+                guard inChannels == c else {
+                    throw ModelError.invalidField("\(field)[\(i)]", "takes \(inChannels) channels, the layer before gives \(c)")
+                }
+            }
+            switch layer {
+            case let .conv(l): try takes(l.inChannels); (h, w) = l.outputSize(height: h, width: w); c = l.outChannels
+            case let .deconv(l): try takes(l.inChannels); (h, w) = l.outputSize(height: h, width: w); c = l.outChannels
+            case let .convInt8(l): try takes(l.inChannels); (h, w) = l.outputSize(height: h, width: w); c = l.outChannels
+            case let .deconvInt8(l): try takes(l.inChannels); (h, w) = l.outputSize(height: h, width: w); c = l.outChannels
+            case let .gdn(g): try takes(g.channels)
+            case let .attention(blocks): try takes(blocks.first?.dim ?? c)
+            case .relu: break
+            }
+            guard h >= 1, w >= 1 else { throw ModelError.invalidField("\(field)[\(i)]", "leaves a \(h)×\(w) output") }
+        }
+        return (c, h, w)
+    }
+
     init(_ specs: [Manifest.Layer], _ store: WeightStore, field: String) throws {
         layers = try specs.enumerated().map { index, spec in
             try Layer(spec, store, field: "\(field)[\(index)]")
@@ -130,8 +155,11 @@ extension Layer {
             let name = try need(spec.name, "name")
             let cin = try positive(spec.in, "in"), cout = try positive(spec.out, "out")
             let k = try positive(spec.kernel, "kernel"), s = try positive(spec.stride, "stride")
+            guard k <= 15, s <= 8 else { throw ModelError.invalidField("\(field)", "kernel \(k) / stride \(s) beyond 15 / 8") }
             let p = try need(spec.padding, "padding")
-            guard p >= 0, p < k else { throw ModelError.invalidField("\(field).padding", "\(p) for kernel \(k)") }
+            // Pane's layers are padded "same" (PyTorch padding k // 2): any other value runs, and
+            // can keep every size, but shifts the image.
+            guard p == k / 2 else { throw ModelError.invalidField("\(field).padding", "\(p) for kernel \(k); must be \(k / 2)") }
             let bias = try store.floats("\(name).bias", [cout])
             if spec.type.hasSuffix("_int8") {
                 self = try Layer.int8(spec, store, field: field, name: name, cin: cin, cout: cout, k: k, s: s, p: p, bias: bias)
@@ -140,7 +168,7 @@ extension Layer {
                 self = .conv(Conv2D(inChannels: cin, outChannels: cout, kernel: k, stride: s, padding: p, weight: w, bias: bias))
             } else {
                 let op = try need(spec.output_padding, "output_padding")
-                guard op >= 0, op < s else { throw ModelError.invalidField("\(field).output_padding", "\(op)") }
+                guard op == s - 1 else { throw ModelError.invalidField("\(field).output_padding", "\(op) for stride \(s); must be \(s - 1)") }
                 let w = try store.floats("\(name).weight", [cin, cout, k, k])
                 self = .deconv(Deconv2D(inChannels: cin, outChannels: cout, kernel: k, stride: s, padding: p,
                                         outputPadding: op, weight: w, bias: bias))
@@ -228,7 +256,7 @@ extension Layer {
         let input = try inputQuantization(store, name, cin, field: field)
         if transposed {
             let op = spec.output_padding ?? -1
-            guard op >= 0, op < s else { throw ModelError.invalidField("\(field).output_padding", "\(op)") }
+            guard op == s - 1 else { throw ModelError.invalidField("\(field).output_padding", "\(op) for stride \(s); must be \(s - 1)") }
             return .deconvInt8(Deconv2DInt8(inChannels: cin, outChannels: cout, kernel: k, stride: s, padding: p,
                                             outputPadding: op, weight: weight, outScale: outScale, bias: bias,
                                             input: input))

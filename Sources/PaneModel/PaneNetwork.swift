@@ -48,6 +48,31 @@ public struct PaneNetwork: Sendable {
         }
     }
 
+    /// Every sub-network chains and maps the sizes the codec relies on: g_a takes a 64 × 64 RGB
+    /// tile to M × 4 × 4, g_s takes that back to 3 × 64 × 64, h_a takes it to Nz × 1 × 1 and h_s
+    /// to 2M × 4 × 4, and each slice network keeps the latent's size (a stride or padding edit
+    /// that leaves the network runnable but wrong is refused here, not decoded into garbage).
+    static func checkGeometry(manifest: Manifest, g_a: Sequential, g_s: Sequential, h_a: Sequential, h_s: Sequential,
+                              slices: ([Sequential], [Sequential], [Sequential])) throws {
+        let M = manifest.config.M, nz = manifest.config.Nz, size = manifest.slices.size
+        func expect(_ got: (channels: Int, height: Int, width: Int), _ want: (Int, Int, Int), _ field: String) throws {
+            guard got == want else {
+                throw ModelError.invalidField(field, "maps the codec's shapes to \(got.channels)×\(got.height)×\(got.width), "
+                                              + "not \(want.0)×\(want.1)×\(want.2)")
+            }
+        }
+        try expect(try g_a.outputShape(channels: 3, height: 64, width: 64, field: "g_a"), (M, 4, 4), "g_a")
+        try expect(try g_s.outputShape(channels: M, height: 4, width: 4, field: "g_s"), (3, 64, 64), "g_s")
+        try expect(try h_a.outputShape(channels: M, height: 4, width: 4, field: "h_a"), (nz, 1, 1), "h_a")
+        try expect(try h_s.outputShape(channels: nz, height: 1, width: 1, field: "h_s"), (2 * M, 4, 4), "h_s")
+        for (name, nets, extra) in [("cc_mean", slices.0, 0), ("cc_scale", slices.1, 0), ("lrp", slices.2, 1)] {
+            for (i, net) in nets.enumerated() {
+                let field = "slices.\(name)[\(i)]"
+                try expect(try net.outputShape(channels: M + size * (i + extra), height: 4, width: 4, field: field), (size, 4, 4), field)
+            }
+        }
+    }
+
     /// The system's reason a file cannot be read, in one line ("No such file or directory").
     static func whyUnreadable(_ path: String) -> String {
         var status = stat()
@@ -181,6 +206,8 @@ public struct PaneNetwork: Sendable {
         for other in stores { store.markUsed(other.used) }
         g_a = parts.g_a!; g_s = parts.g_s!; h_a = parts.h_a!; h_s = parts.h_s!
         cc_mean = parts.cc_mean!; cc_scale = parts.cc_scale!; lrp = parts.lrp!
+        try Self.checkGeometry(manifest: manifest, g_a: g_a, g_s: g_s, h_a: h_a, h_s: h_s,
+                               slices: (cc_mean, cc_scale, lrp))
         logGain = try store.floats("log_gain", [K, M])
         logInverseGain = try store.floats("log_inv_gain", [K, M])
         let nz = manifest.config.Nz
