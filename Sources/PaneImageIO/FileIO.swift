@@ -37,6 +37,11 @@ public enum FileIO {
         }
     }
 
+    /// What a temporary file's name holds after ".NAME": this marker, the writing process's id, "-"
+    /// and a random base-36 suffix. The id tells a leftover of a dead process (which a later
+    /// `pane batch` may remove) from a file another run is still writing (which it must not).
+    public static let temporaryMarker = ".tmp-"
+
     /// The path that means standard input (to `contents(ofFile:)`) or standard output (to
     /// `writeAtomically(_:to:)`), as cwebp and most Unix tools read it.
     public static let standardStream = "-"
@@ -122,12 +127,13 @@ public enum FileIO {
         let directory = url.deletingLastPathComponent().path
         var descriptor: Int32 = -1
         var temporary = ""
-        // ".NAME.tmp-SUFFIX" must fit a file name (255 bytes) when NAME does: long names are cut.
+        // ".NAME.tmp-PID-SUFFIX" (`temporaryMarker`) must fit a file name (255 bytes) when NAME
+        // does: long names are cut.
         var base = url.lastPathComponent
-        while base.utf8.count > 255 - 19 { base.removeLast() }
+        while base.utf8.count > 255 - 30 { base.removeLast() }
         for _ in 0..<8 where descriptor < 0 {
             let suffix = String(UInt64.random(in: 0...UInt64.max), radix: 36)
-            temporary = directory + "/." + base + ".tmp-" + suffix
+            temporary = directory + "/." + base + temporaryMarker + String(getpid()) + "-" + suffix
             descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
             if descriptor < 0 && errno != EEXIST { break }
         }

@@ -91,14 +91,24 @@ import Testing
     }
 
     @Test func temporaryNames() {
-        #expect(BatchTemporaryFiles.target(ofTemporaryName: ".c.pane.tmp-1x2y") == "c.pane")
-        #expect(BatchTemporaryFiles.target(ofTemporaryName: ".x.tmp-3.png.tmp-0") == "x.tmp-3.png")
+        #expect(BatchTemporaryFiles.parse(temporaryName: ".c.pane.tmp-4242-1x2y")! == ("c.pane", 4242))
+        #expect(BatchTemporaryFiles.target(ofTemporaryName: ".x.tmp-3.png.tmp-7-0") == "x.tmp-3.png")
         // The longest suffix FileIO.writeAtomically makes: a UInt64 in base 36.
-        #expect(BatchTemporaryFiles.target(ofTemporaryName: ".c.png.tmp-" + String(UInt64.max, radix: 36)) == "c.png")
-        for name in ["c.pane.tmp-1", ".c.pane.tmp-", ".c.pane.tmp-ABC", ".c.pane.tmp-ab!", ".tmp-abc", "..tmp-abc",
-                     ".c.pane.tmp-" + String(repeating: "z", count: 14), ".c.pane", ".c.pane.tmp-1/x"] {
+        #expect(BatchTemporaryFiles.target(ofTemporaryName: ".c.png.tmp-1-" + String(UInt64.max, radix: 36)) == "c.png")
+        for name in ["c.pane.tmp-1-a", ".c.pane.tmp-", ".c.pane.tmp-1-", ".c.pane.tmp-1-ABC", ".c.pane.tmp-1-ab!", ".tmp-1-abc",
+                     "..tmp-1-abc", ".c.pane.tmp-1-" + String(repeating: "z", count: 14), ".c.pane", ".c.pane.tmp-1-a/x",
+                     ".thesis.tex.tmp-final", ".c.pane.tmp-k3x9", ".c.pane.tmp-0-a", ".c.pane.tmp-x1-a", ".c.pane.tmp-1-2-3"] {
             #expect(BatchTemporaryFiles.target(ofTemporaryName: name) == nil, "\(name)")
         }
+    }
+
+    @Test func onlyADeadWritersFilesAreLeftovers() throws {
+        #expect(!BatchTemporaryFiles.isGone(getpid()))
+        let child = Process()
+        child.executableURL = URL(fileURLWithPath: "/bin/true")
+        try child.run()
+        child.waitUntilExit()
+        #expect(BatchTemporaryFiles.isGone(child.processIdentifier))
     }
 
     /// A shard leaves the temporary files of other shards' outputs alone: they may be in flight.

@@ -128,3 +128,31 @@ import Glibc
         #expect(r.stderr.split(separator: "\n").count == 1 && r.stderr.contains("/nonexistent/photos"), "stderr: \(r.stderr)")
     }
 }
+
+/// Two `pane batch` processes on one destination at once: neither removes the other's files in
+/// flight (their temporary names carry the writer's process id), both finish, every output is whole.
+@Suite struct ConcurrentBatchCLITests {
+    @Test func twoRunsOnOneDestinationBothSucceed() throws {
+        let source = BatchCLITests.scratch("src"), destination = BatchCLITests.scratch("dst")
+        defer { for d in [source, destination] { try? FileManager.default.removeItem(atPath: d) } }
+        let inputs = (0..<12).map { "d\($0 % 3)/img\($0).png" }
+        try BatchCLITests.tree(source, inputs)
+        nonisolated(unsafe) var first: CLI.Result? = nil, second: CLI.Result? = nil
+        let group = DispatchGroup()
+        let arguments = ["batch", source, destination, "-q", "40", "--jobs", "1", "--threads", "1"]
+        DispatchQueue.global().async(group: group) { first = try? CLI.run(arguments) }
+        DispatchQueue.global().async(group: group) { second = try? CLI.run(arguments) }
+        group.wait()
+        let results = [first, second]
+        for r in results {
+            #expect(r?.status == 0, "stderr: \(r?.stderr ?? "did not run")")
+        }
+        let outputs = BatchCLITests.files(destination)
+        #expect(outputs == inputs.map { $0.replacingOccurrences(of: ".png", with: ".pane") }.sorted(), "\(outputs)")
+        for output in outputs {
+            let decoded = BatchCLITests.scratch("out") + ".png"
+            defer { unlink(decoded) }
+            #expect(try CLI.run(["decode", destination + "/" + output, "-o", decoded]).status == 0, "\(output)")
+        }
+    }
+}
