@@ -451,17 +451,7 @@ def metadata(sections: list[Section]) -> dict[str, bytes]:
     for s in sections:
         if s.kind != Kind.METADATA:
             continue
-        inflater = zlib.decompressobj()
-        try:
-            blob = inflater.decompress(bytes(s.payload), MAX_METADATA_BYTES + 1)
-        except zlib.error as error:
-            raise CorruptError(f"metadata: {error}") from None
-        if len(blob) > MAX_METADATA_BYTES:
-            raise CorruptError(f"metadata holds more than the limit of {MAX_METADATA_BYTES} bytes")
-        if not inflater.eof:
-            raise TruncatedError()
-        if inflater.unused_data:
-            raise CorruptError(f"metadata: {len(inflater.unused_data)} bytes after the zlib stream")
+        blob = _inflate(s.payload, MAX_METADATA_BYTES, "metadata", at_most=True)
         blobs[MetadataKind(s.slice).name.lower()] = blob
     return blobs
 
@@ -480,7 +470,8 @@ def decompress_alpha(data: bytes, count: int) -> bytes:
     return _inflate(data, count, "alpha plane")
 
 
-def _inflate(data: bytes, count: int, what: str) -> bytes:
+def _inflate(data: bytes, count: int, what: str, at_most: bool = False) -> bytes:
+    """Exactly `count` bytes of a zlib stream (or, `at_most`, up to `count`), as Swift's Zlib.inflate."""
     if count < 0:
         raise CorruptError(f"{what} of impossible size {count}")
     inflater = zlib.decompressobj()
@@ -489,12 +480,14 @@ def _inflate(data: bytes, count: int, what: str) -> bytes:
     except zlib.error as error:
         raise CorruptError(f"{what}: {error}") from None
     if len(plane) > count:
+        if at_most:
+            raise CorruptError(f"{what} holds more than the limit of {count} bytes")
         raise CorruptError(f"{what} holds more than the {count} bytes the header implies")
     if not inflater.eof:
         raise TruncatedError()
     if inflater.unused_data:
         raise CorruptError(f"{what}: {len(inflater.unused_data)} bytes after the zlib stream")
-    if len(plane) != count:
+    if len(plane) != count and not at_most:
         raise CorruptError(f"{what} holds {len(plane)} bytes; the header implies {count}")
     return plane
 
